@@ -1,0 +1,68 @@
+//! A figure: an SVG drawn with plotters, shown inline.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::fmt;
+use std::path::Path;
+
+/// Why a figure could not be drawn.
+#[derive(Debug)]
+pub struct FigureError(pub String);
+
+impl fmt::Display for FigureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not draw the figure: {}", self.0)
+    }
+}
+
+impl std::error::Error for FigureError {}
+
+/// An SVG image, shown inline in a notebook and saved as a `.svg` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    svg: String,
+}
+
+impl Figure {
+    /// Wraps SVG text drawn elsewhere.
+    pub fn from_svg(svg: impl Into<String>) -> Figure {
+        Figure { svg: svg.into() }
+    }
+
+    /// Draws a `width` × `height` figure with plotters.
+    pub fn draw<F>(width: u32, height: u32, draw: F) -> Result<Figure, FigureError>
+    where
+        F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), Box<dyn std::error::Error>>,
+    {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| FigureError(e.to_string()))?;
+            draw(&root).map_err(|e| FigureError(e.to_string()))?;
+            root.present().map_err(|e| FigureError(e.to_string()))?;
+        }
+        Ok(Figure { svg })
+    }
+
+    pub fn svg(&self) -> &str {
+        &self.svg
+    }
+
+    /// Writes the SVG to `path`.
+    pub fn save(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        std::fs::write(path, &self.svg)
+    }
+
+    /// The HTML a notebook shows: the `<svg>` inline, scaled to the cell's width.
+    pub fn to_html(&self) -> String {
+        format!(
+            "<div class=\"pattern-figure\" style=\"max-width:100%;overflow-x:auto\">{}</div>",
+            self.svg
+        )
+    }
+
+    /// evcxr's display hook.
+    pub fn evcxr_display(&self) {
+        super::emit("text/html", &self.to_html());
+    }
+}

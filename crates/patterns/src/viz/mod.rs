@@ -1,0 +1,37 @@
+//! Everything a notebook shows: figures (plotters SVG), tables, message sequence diagrams.
+//!
+//! Display follows evcxr's protocol: a cell whose last expression is a value with an
+//! `evcxr_display` method prints `EVCXR_BEGIN_CONTENT <mime>`, the content, `EVCXR_END_CONTENT`.
+//! Figures are sent as `text/html` holding the `<svg>` itself, which JupyterLab and nbconvert both
+//! keep inline (nbconvert would turn `image/svg+xml` into a base64 `<img>`).
+
+mod chart;
+mod figure;
+#[cfg(feature = "tables")]
+mod table;
+
+pub use chart::{Chart, Scale};
+pub use figure::{Figure, FigureError};
+#[cfg(feature = "tables")]
+pub use table::Table;
+
+/// Prints one evcxr display block. evcxr keeps the last block of each MIME type in a cell.
+pub fn emit(mime: &str, content: &str) {
+    println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
