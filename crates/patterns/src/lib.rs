@@ -15,8 +15,10 @@
 //! | [`wal`] | the write-ahead log on real files |
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
+pub mod echo;
 pub mod history;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod sim;
 pub mod viz;
