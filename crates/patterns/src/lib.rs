@@ -16,8 +16,10 @@
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
 pub mod check;
+pub mod echo;
 pub mod history;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod sim;
 pub mod viz;

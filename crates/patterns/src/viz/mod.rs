@@ -8,12 +8,14 @@
 
 mod chart;
 mod figure;
+mod sequence;
 #[cfg(feature = "tables")]
 mod table;
 mod timeline;
 
 pub use chart::{Chart, Scale};
 pub use figure::{Figure, FigureError};
+pub use sequence::{Arrow, ArrowKind, Band, BandStyle, Layout, Mark, MarkStyle, SequenceDiagram};
 #[cfg(feature = "tables")]
 pub use table::Table;
 pub use timeline::{BarRole, TimelineBar, TimelineLayout, timeline, timeline_layout};
