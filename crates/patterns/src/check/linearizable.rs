@@ -254,8 +254,10 @@ pub(crate) fn search<M: Model>(
         }
         let op = entries.op[entry];
         if entries.is_call[entry] {
-            // Try to let `op` take effect now.
-            if let Some(next) = model.step(&state, ops[op].op) {
+            // Try to let `op` take effect now. An `:info` operation that would change nothing is
+            // never worth it: it is optional, and whatever can follow it can follow without it.
+            let next = model.step(&state, ops[op].op);
+            if let Some(next) = next.filter(|n| ops[op].ret.is_some() || *n != state) {
                 linearized.insert(op);
                 if memo.insert((linearized.key(), next.clone())) {
                     stack.push((entry, std::mem::replace(&mut state, next)));

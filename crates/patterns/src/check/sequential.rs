@@ -9,7 +9,8 @@
 //! of every process, and every `:info` operation whose process has issued it but which has not yet
 //! taken effect: an `:info` operation may take effect at any point after its invocation — even
 //! after later operations of its own process, as a delayed message would — or never. The walk tries
-//! candidates in invocation order, so a history that is linearizable is found sequential at once.
+//! candidates in completion order, `:info` ones last, which is close to a real-time order.
+//! (`check` first tries the linearizability search: a linearization is a sequential order too.)
 //!
 //! This replaces the reference's greedy algorithm (spec §1.14), which never backtracks and so can
 //! reject sequential histories (it rejects Appendix A.6), and whose `:nil` sentinel rejects a read
@@ -26,6 +27,9 @@ pub(crate) struct Issued<'a, Op> {
     pub process: u64,
     /// `:info` or never completed: may take effect or not.
     pub open: bool,
+    /// Preference among candidates, lowest first: the completion's event index (`usize::MAX`
+    /// for open operations), so a linearizable history is walked in a linearization order.
+    pub rank: usize,
     pub op: &'a Op,
 }
 
@@ -46,6 +50,7 @@ struct Progress {
     /// For an open operation, how many `:ok` operations its process issued before it.
     issued_after: Vec<u32>,
     open_ops: Vec<usize>,
+    rank: Vec<usize>,
     applied: Vec<bool>,
     applied_open: Vec<u32>,
 }
@@ -76,6 +81,7 @@ impl Progress {
             lane_of,
             issued_after,
             open_ops,
+            rank: ops.iter().map(|o| o.rank).collect(),
             applied: vec![false; ops.len()],
             applied_open: Vec::new(),
         }
@@ -91,7 +97,7 @@ impl Progress {
         out.extend(self.open_ops.iter().copied().filter(|&op| {
             !self.applied[op] && self.position[self.lane_of[op]] >= self.issued_after[op]
         }));
-        out.sort_unstable();
+        out.sort_unstable_by_key(|&op| (self.rank[op], op));
         out
     }
 
@@ -161,7 +167,10 @@ pub(crate) fn search<M: Model>(
             .expect("the root frame is never popped here");
         if let Some(&op) = top.candidates.get(top.cursor) {
             top.cursor += 1;
-            if let Some(next) = model.step(&state, ops[op].op) {
+            // As in the linearizability search, an `:info` operation that changes nothing is
+            // never applied.
+            let next = model.step(&state, ops[op].op);
+            if let Some(next) = next.filter(|n| !ops[op].open || *n != state) {
                 progress.apply(op, ops[op].open);
                 if memo.insert((progress.key(), next.clone())) {
                     let before = std::mem::replace(&mut state, next);
