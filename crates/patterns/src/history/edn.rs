@@ -134,6 +134,17 @@ pub fn parse_edn(text: &str) -> Result<History, EdnError> {
     Ok(history)
 }
 
+/// Reads one EDN value, such as the `--initial 0` or `--initial '"x"'` of the command line.
+pub fn parse_value(text: &str) -> Result<Value, EdnError> {
+    let mut reader = Reader { text, pos: 0 };
+    let value = reader.read_value(0)?;
+    reader.skip_blank()?;
+    if reader.peek().is_some() {
+        return Err(reader.error("end of input after one value"));
+    }
+    Ok(value)
+}
+
 /// Deeper nesting than any history needs is refused, so hostile input cannot overflow the stack.
 const NESTING_MAX: usize = 256;
 
@@ -599,6 +610,19 @@ mod reader_tests {
         assert_eq!((e.process, e.time), (3, Some(17)));
         assert_eq!(e.value, Value::Vector(vec![Value::Int(1), Value::Int(2)]));
         assert_eq!(e.extra, vec![("node".to_string(), Value::str("n1"))]);
+    }
+
+    #[test]
+    fn reads_one_value_and_nothing_after_it() {
+        // The command line's `--initial` takes one EDN value.
+        assert_eq!(parse_value(" 0 "), Ok(Value::Int(0)));
+        assert_eq!(parse_value("\"x\""), Ok(Value::str("x")));
+        assert!(
+            parse_value("0 1")
+                .unwrap_err()
+                .expected
+                .contains("end of input")
+        );
     }
 
     #[test]
