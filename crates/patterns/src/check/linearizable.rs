@@ -81,34 +81,80 @@ pub(crate) enum Outcome<S> {
     GaveUp(String),
 }
 
-const HEAD: usize = 0;
-
-/// The call/return list with O(1) lift and unlift (Knuth's dancing links).
-struct Entries {
+/// A doubly linked list over nodes `1..len-1` with O(1) removal and reinsertion (Knuth's dancing
+/// links); node 0 is the head sentinel, node `len-1` the tail sentinel.
+struct Links {
     next: Vec<usize>,
     prev: Vec<usize>,
-    /// Operation of each entry (entry 0 is the head sentinel, the last one the tail sentinel).
+}
+
+const HEAD: usize = 0;
+
+impl Links {
+    fn new(nodes: usize) -> Links {
+        let len = nodes + 2;
+        Links {
+            next: (1..=len).collect(),
+            prev: (0..len).map(|i| i.saturating_sub(1)).collect(),
+        }
+    }
+
+    fn tail(&self) -> usize {
+        self.next.len() - 1
+    }
+
+    fn unlink(&mut self, e: usize) {
+        let (p, n) = (self.prev[e], self.next[e]);
+        self.next[p] = n;
+        self.prev[n] = p;
+    }
+
+    /// Undoes `unlink(e)`; unlinks must be undone in reverse order.
+    fn relink(&mut self, e: usize) {
+        let (p, n) = (self.prev[e], self.next[e]);
+        self.next[p] = e;
+        self.prev[n] = e;
+    }
+}
+
+/// The history as the search walks it: the call and return entries of the `:ok` operations in
+/// real-time order, and apart from them the calls of the `:info` operations (whose return is at
+/// the end of time).
+struct Entries {
+    required: Links,
+    /// Operation of each entry of `required`.
     op: Vec<usize>,
     is_call: Vec<bool>,
+    /// For an `:ok` operation, its return entry.
     return_of: Vec<usize>,
+    optional: Links,
+    /// Operation of each node of `optional`, in call order.
+    optional_op: Vec<usize>,
 }
 
 impl Entries {
     fn new<Op>(ops: &[Timed<'_, Op>]) -> Entries {
         let mut order: Vec<(usize, bool, usize)> = Vec::with_capacity(2 * ops.len());
+        let mut optional_op = vec![usize::MAX];
         for (i, o) in ops.iter().enumerate() {
-            order.push((o.call, false, i));
-            order.push((o.ret.unwrap_or(usize::MAX), true, i));
+            match o.ret {
+                Some(ret) => {
+                    order.push((o.call, false, i));
+                    order.push((ret, true, i));
+                }
+                None => optional_op.push(i),
+            }
         }
         order.sort_unstable();
-        let len = order.len() + 2;
         let mut entries = Entries {
-            next: (1..=len).collect(),
-            prev: (0..len).map(|i| i.saturating_sub(1)).collect(),
-            op: vec![usize::MAX; len],
-            is_call: vec![false; len],
+            required: Links::new(order.len()),
+            op: vec![usize::MAX; order.len() + 2],
+            is_call: vec![false; order.len() + 2],
             return_of: vec![0; ops.len()],
+            optional: Links::new(optional_op.len() - 1),
+            optional_op,
         };
+        entries.optional_op.push(usize::MAX);
         for (slot, &(_, is_return, op)) in order.iter().enumerate() {
             let e = slot + 1;
             entries.op[e] = op;
@@ -120,26 +166,14 @@ impl Entries {
         entries
     }
 
-    fn unlink(&mut self, e: usize) {
-        let (p, n) = (self.prev[e], self.next[e]);
-        self.next[p] = n;
-        self.prev[n] = p;
-    }
-
-    fn relink(&mut self, e: usize) {
-        let (p, n) = (self.prev[e], self.next[e]);
-        self.next[p] = e;
-        self.prev[n] = e;
-    }
-
     fn lift(&mut self, call: usize) {
-        self.unlink(call);
-        self.unlink(self.return_of[self.op[call]]);
+        self.required.unlink(call);
+        self.required.unlink(self.return_of[self.op[call]]);
     }
 
     fn unlift(&mut self, call: usize) {
-        self.relink(self.return_of[self.op[call]]);
-        self.relink(call);
+        self.required.relink(self.return_of[self.op[call]]);
+        self.required.relink(call);
     }
 }
 
@@ -208,26 +242,46 @@ impl Linearized {
         }
     }
 
-    fn key(&self) -> Box<[u32]> {
-        let mut key = Vec::with_capacity(4 + self.info.len());
-        key.push(self.frontier as u32);
+    /// The configuration's memo key: the `:ok` part (frontier and the linearized ones in its
+    /// window) and the linearized `:info` ones, sorted.
+    fn key(&self) -> (Box<[u32]>, Box<[u32]>) {
+        let mut required = Vec::with_capacity(4);
+        required.push(self.frontier as u32);
         if self.frontier < self.is_info.len() {
             for op in self.frontier + 1..self.window_end[self.frontier] {
                 if !self.is_info[op] && self.contains(op) {
-                    key.push(op as u32);
+                    required.push(op as u32);
                 }
             }
         }
-        key.push(u32::MAX);
-        let start = key.len();
-        key.extend_from_slice(&self.info);
-        key[start..].sort_unstable();
-        key.into_boxed_slice()
+        let mut optional = self.info.clone();
+        optional.sort_unstable();
+        (required.into_boxed_slice(), optional.into_boxed_slice())
     }
 }
 
 /// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
 /// the number of steps taken.
+/// Where the walk over a configuration's candidates is.
+#[derive(Clone, Copy)]
+enum Cursor {
+    /// At an entry of the `:ok` list: a call to try, or the first return (no more candidates).
+    Required(usize),
+    /// At a node of the `:info` list; only calls before `bound` (the first return's event index)
+    /// are candidates. `culprit` is the operation of that first return.
+    Optional {
+        node: usize,
+        bound: usize,
+        culprit: usize,
+    },
+}
+
+/// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
+/// the number of steps taken.
+///
+/// Each configuration's candidates are tried in two passes: the `:ok` calls first, then the
+/// `:info` ones. Trying optional operations last lets the memo's dominance rule prune them: the
+/// configuration without an `:info` operation is explored before the ones with it.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[Timed<'_, M::Op>],
@@ -236,69 +290,151 @@ pub(crate) fn search<M: Model>(
     let mut entries = Entries::new(ops);
     let mut linearized = Linearized::new(ops);
     let mut ok_remaining = ops.iter().filter(|o| o.ret.is_some()).count();
-    let mut memo: Memo<(Box<[u32]>, M::State)> = Memo::default();
+    let mut memo: Memo<M::State> = Memo::new();
     let mut state = model.init();
-    // The choices made so far: the call entry linearized and the state before it.
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    // The choices made so far: where the walk was, and the state before the choice.
+    let mut stack: Vec<(Cursor, M::State)> = Vec::new();
     let mut deepest: Option<(Vec<usize>, usize, M::State)> = None;
-    let mut entry = entries.next[HEAD];
+    let mut cursor = Cursor::Required(entries.required.next[HEAD]);
     let mut steps = 0u64;
+    let chosen = |entries: &Entries, c: &Cursor| match *c {
+        Cursor::Required(e) => entries.op[e],
+        Cursor::Optional { node, .. } => entries.optional_op[node],
+    };
     loop {
         if ok_remaining == 0 {
-            let order = stack.iter().map(|(e, _)| entries.op[*e]).collect();
+            let order = stack.iter().map(|(c, _)| chosen(&entries, c)).collect();
             return (Outcome::Linearized(order), steps);
         }
         steps += 1;
         if let Some(reason) = budget.exhausted(steps) {
             return (Outcome::GaveUp(reason), steps);
         }
-        let op = entries.op[entry];
-        if entries.is_call[entry] {
-            // Try to let `op` take effect now. An `:info` operation that would change nothing is
-            // never worth it: it is optional, and whatever can follow it can follow without it.
-            let next = model.step(&state, ops[op].op);
-            if let Some(next) = next.filter(|n| ops[op].ret.is_some() || *n != state) {
-                linearized.insert(op);
-                if memo.insert((linearized.key(), next.clone())) {
-                    stack.push((entry, std::mem::replace(&mut state, next)));
-                    entries.lift(entry);
-                    if ops[op].ret.is_some() {
-                        ok_remaining -= 1;
+        // The candidate under the cursor, if there is one.
+        let candidate = match cursor {
+            Cursor::Required(e) if entries.is_call[e] => Some(entries.op[e]),
+            Cursor::Required(e) => {
+                // The first return: the `:ok` candidates are exhausted; now the `:info` ones.
+                let culprit = entries.op[e];
+                cursor = Cursor::Optional {
+                    node: entries.optional.next[HEAD],
+                    bound: ops[culprit].ret.unwrap_or(usize::MAX),
+                    culprit,
+                };
+                continue;
+            }
+            Cursor::Optional { node, bound, .. } => {
+                let op = entries.optional_op[node];
+                (node != entries.optional.tail() && ops[op].call < bound).then_some(op)
+            }
+        };
+        if let Some(op) = candidate {
+            // Try to let `op` take effect now.
+            if let Some(next) = model.step(&state, ops[op].op) {
+                if worth_trying(model, ops, op, &state, &next, &stack) {
+                    linearized.insert(op);
+                    let (required, optional) = linearized.key();
+                    if memo.insert(required, next.clone(), optional) {
+                        stack.push((cursor, std::mem::replace(&mut state, next)));
+                        match cursor {
+                            Cursor::Required(e) => {
+                                entries.lift(e);
+                                ok_remaining -= 1;
+                            }
+                            Cursor::Optional { node, .. } => entries.optional.unlink(node),
+                        }
+                        cursor = Cursor::Required(entries.required.next[HEAD]);
+                        continue;
                     }
-                    entry = entries.next[HEAD];
-                    continue;
+                    linearized.remove(op);
                 }
-                linearized.remove(op);
             }
-            entry = entries.next[entry];
-        } else {
-            // `op` returned before it could be linearized: this branch is dead.
-            if deepest
-                .as_ref()
-                .is_none_or(|(p, _, _)| stack.len() > p.len())
-            {
-                let prefix = stack.iter().map(|(e, _)| entries.op[*e]).collect();
-                deepest = Some((prefix, op, state.clone()));
-            }
-            let Some((call, before)) = stack.pop() else {
-                let (prefix, culprit, state) = deepest.expect("recorded at this dead end");
-                return (
-                    Outcome::Stuck {
-                        prefix,
-                        culprit,
-                        state,
-                    },
-                    steps,
-                );
+            cursor = match cursor {
+                Cursor::Required(e) => Cursor::Required(entries.required.next[e]),
+                Cursor::Optional {
+                    node,
+                    bound,
+                    culprit,
+                } => Cursor::Optional {
+                    node: entries.optional.next[node],
+                    bound,
+                    culprit,
+                },
             };
-            let undone = entries.op[call];
-            linearized.remove(undone);
-            entries.unlift(call);
-            if ops[undone].ret.is_some() {
-                ok_remaining += 1;
-            }
-            state = before;
-            entry = entries.next[call];
+            continue;
         }
+        // No candidate is left: the first return's operation cannot be linearized before it
+        // returned, whatever is tried from here. This branch is dead.
+        let Cursor::Optional { culprit, .. } = cursor else {
+            unreachable!("the required pass ends at a return")
+        };
+        if deepest
+            .as_ref()
+            .is_none_or(|(p, _, _)| stack.len() > p.len())
+        {
+            let prefix = stack.iter().map(|(c, _)| chosen(&entries, c)).collect();
+            deepest = Some((prefix, culprit, state.clone()));
+        }
+        let Some((choice, before)) = stack.pop() else {
+            let (prefix, culprit, state) = deepest.expect("recorded at this dead end");
+            return (
+                Outcome::Stuck {
+                    prefix,
+                    culprit,
+                    state,
+                },
+                steps,
+            );
+        };
+        linearized.remove(chosen(&entries, &choice));
+        state = before;
+        cursor = match choice {
+            Cursor::Required(e) => {
+                entries.unlift(e);
+                ok_remaining += 1;
+                Cursor::Required(entries.required.next[e])
+            }
+            Cursor::Optional {
+                node,
+                bound,
+                culprit,
+            } => {
+                entries.optional.relink(node);
+                Cursor::Optional {
+                    node: entries.optional.next[node],
+                    bound,
+                    culprit,
+                }
+            }
+        };
+    }
+}
+
+/// Whether linearizing `op` (leading from `state` to `next`) can lead anywhere new. Two `:info`
+/// cases never do, because a configuration that dominates the result is explored anyway:
+///
+/// * `op` changes nothing: whatever can follow it can follow without it;
+/// * the configuration was itself reached by an `:info` operation `z`, and `op` alone would have
+///   led from the state before `z` to the same `next` (it overwrote `z`): taking `op` without `z`
+///   is a candidate of that earlier configuration, with fewer optional operations taken.
+fn worth_trying<M: Model>(
+    model: &M,
+    ops: &[Timed<'_, M::Op>],
+    op: usize,
+    state: &M::State,
+    next: &M::State,
+    stack: &[(Cursor, M::State)],
+) -> bool {
+    if ops[op].ret.is_some() {
+        return true;
+    }
+    if next == state {
+        return false;
+    }
+    match stack.last() {
+        Some((Cursor::Optional { .. }, before)) => {
+            model.step(before, ops[op].op).as_ref() != Some(next)
+        }
+        _ => true,
     }
 }

@@ -95,6 +95,8 @@ pub struct Options {
     pub steps_max: u64,
     /// The most wall time for the whole check before the answer is Unknown.
     pub time_limit: Option<Duration>,
+    /// Search independent keys on several threads when the history is large enough.
+    pub parallel: bool,
 }
 
 impl Default for Options {
@@ -103,6 +105,7 @@ impl Default for Options {
             nil_is_value: false,
             steps_max: 50_000_000,
             time_limit: Some(Duration::from_secs(60)),
+            parallel: true,
         }
     }
 }
@@ -123,12 +126,16 @@ pub fn check<M: Model>(
         steps_max: options.steps_max,
         deadline: options.time_limit.map(|t| Instant::now() + t),
     };
+    let parallel = options.parallel;
     let (verdict, steps, partitions) = match consistency {
-        Consistency::Linearizable => check_linearizable(model, &operations, &ops, &budget),
+        Consistency::Linearizable => {
+            check_linearizable(model, &operations, &ops, &budget, parallel)
+        }
         Consistency::Sequential => {
             // A linearization keeps every process's order, so it is a sequential order too; the
             // linearizability search, split by key, usually finds one fastest.
-            let (verdict, lin_steps, _) = check_linearizable(model, &operations, &ops, &budget);
+            let (verdict, lin_steps, _) =
+                check_linearizable(model, &operations, &ops, &budget, parallel);
             if matches!(verdict, Verdict::Ok { .. }) {
                 (verdict, lin_steps, 1)
             } else {
@@ -210,6 +217,7 @@ fn check_linearizable<M: Model>(
     operations: &[Operation],
     ops: &[M::Op],
     budget: &Budget,
+    parallel: bool,
 ) -> (Verdict, u64, usize) {
     let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
     for o in operations {
@@ -232,7 +240,7 @@ fn check_linearizable<M: Model>(
         .min(partitions.len());
     let mut outcomes: Vec<Option<(Outcome<M::State>, u64)>> =
         (0..partitions.len()).map(|_| None).collect();
-    if threads > 1 && operations.len() >= PARALLEL_OPERATIONS_MIN {
+    if parallel && threads > 1 && operations.len() >= PARALLEL_OPERATIONS_MIN {
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)

@@ -120,14 +120,11 @@ impl Progress {
         }
     }
 
-    fn key(&self) -> Box<[u32]> {
-        let mut key = Vec::with_capacity(self.position.len() + 1 + self.applied_open.len());
-        key.extend_from_slice(&self.position);
-        key.push(u32::MAX);
-        let start = key.len();
-        key.extend_from_slice(&self.applied_open);
-        key[start..].sort_unstable();
-        key.into_boxed_slice()
+    /// The configuration's memo key: positions, and the applied open operations, sorted.
+    fn key(&self) -> (Box<[u32]>, Box<[u32]>) {
+        let mut optional = self.applied_open.clone();
+        optional.sort_unstable();
+        (Box::from(&self.position[..]), optional.into_boxed_slice())
     }
 }
 
@@ -139,7 +136,7 @@ pub(crate) fn search<M: Model>(
 ) -> (Outcome<M::State>, u64) {
     let mut progress = Progress::new(ops);
     let mut ok_remaining = ops.iter().filter(|o| !o.open).count();
-    let mut memo: Memo<(Box<[u32]>, M::State)> = Memo::default();
+    let mut memo: Memo<M::State> = Memo::new();
     let mut state = model.init();
     let mut stack = vec![Frame {
         candidates: progress.candidates(),
@@ -172,7 +169,8 @@ pub(crate) fn search<M: Model>(
             let next = model.step(&state, ops[op].op);
             if let Some(next) = next.filter(|n| !ops[op].open || *n != state) {
                 progress.apply(op, ops[op].open);
-                if memo.insert((progress.key(), next.clone())) {
+                let (required, optional) = progress.key();
+                if memo.insert(required, next.clone(), optional) {
                     let before = std::mem::replace(&mut state, next);
                     if !ops[op].open {
                         ok_remaining -= 1;
