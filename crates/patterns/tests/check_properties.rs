@@ -223,31 +223,3 @@ proptest! {
         prop_assert_eq!(seq.valid(), Some(brute_sequential(&h)), "sequential: {}\n{}", seq.explanation(), h.to_edn());
     }
 }
-
-#[test]
-fn tmp_timing() {
-    for info in [0u32, 1, 2, 5] {
-        for ops in [200usize, 400, 1000] {
-            let h = Workload {
-                processes: 10,
-                operations: ops,
-                keys: 0,
-                info_percent: info,
-            }
-            .record(42);
-            let infos = h
-                .events
-                .iter()
-                .filter(|e| e.kind == EventType::Info)
-                .count();
-            let t = std::time::Instant::now();
-            let lin = check::linearizable(&h, &CasRegister::new(0)).unwrap();
-            eprintln!(
-                "info {info}% ops {ops} ({infos} info): {:?} {} steps {:?}",
-                lin.valid(),
-                lin.steps,
-                t.elapsed()
-            );
-        }
-    }
-}

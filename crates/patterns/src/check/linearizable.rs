@@ -262,6 +262,64 @@ impl Linearized {
 
 /// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
 /// the number of steps taken.
+/// The deepest dead end seen: its prefix, the operation that could not follow it, and the state.
+/// The prefix is kept in step with the search stack, copying only what changed since the last
+/// record, so recording costs amortised O(1) per step instead of O(depth).
+pub(crate) struct Deepest<S> {
+    prefix: Vec<usize>,
+    /// How much of `prefix` is still the bottom of the search stack.
+    shared: usize,
+    end: Option<(usize, S)>,
+}
+
+impl<S: Clone> Deepest<S> {
+    pub(crate) fn new() -> Deepest<S> {
+        Deepest {
+            prefix: Vec::new(),
+            shared: 0,
+            end: None,
+        }
+    }
+
+    /// The stack shrank to `depth` entries.
+    pub(crate) fn popped_to(&mut self, depth: usize) {
+        self.shared = self.shared.min(depth);
+    }
+
+    /// Whether a dead end `depth` choices deep would be the deepest yet.
+    pub(crate) fn is_deeper(&self, depth: usize) -> bool {
+        self.end.is_none() || depth > self.prefix.len()
+    }
+
+    /// A dead end after `stack` (the operations chosen so far) where `culprit` cannot be placed.
+    pub(crate) fn record(
+        &mut self,
+        stack: impl ExactSizeIterator<Item = usize>,
+        culprit: usize,
+        state: &S,
+    ) {
+        if !self.is_deeper(stack.len()) {
+            return;
+        }
+        let depth = stack.len();
+        self.prefix.truncate(self.shared);
+        self.prefix.extend(stack.skip(self.shared));
+        self.shared = depth;
+        self.end = Some((culprit, state.clone()));
+    }
+
+    pub(crate) fn into_outcome(self) -> Outcome<S> {
+        let (culprit, state) = self
+            .end
+            .expect("a search fails only at a recorded dead end");
+        Outcome::Stuck {
+            prefix: self.prefix,
+            culprit,
+            state,
+        }
+    }
+}
+
 /// Where the walk over a configuration's candidates is.
 #[derive(Clone, Copy)]
 enum Cursor {
@@ -293,8 +351,10 @@ pub(crate) fn search<M: Model>(
     let mut memo: Memo<M::State> = Memo::new();
     let mut state = model.init();
     // The choices made so far: where the walk was, and the state before the choice.
-    let mut stack: Vec<(Cursor, M::State)> = Vec::new();
-    let mut deepest: Option<(Vec<usize>, usize, M::State)> = None;
+    // The choices made so far: where the walk was, the state before the choice, and whether the
+    // choice was forced (see below), in which case its siblings need no trying.
+    let mut stack: Vec<(Cursor, M::State, bool)> = Vec::new();
+    let mut deepest = Deepest::new();
     let mut cursor = Cursor::Required(entries.required.next[HEAD]);
     let mut steps = 0u64;
     let chosen = |entries: &Entries, c: &Cursor| match *c {
@@ -303,7 +363,7 @@ pub(crate) fn search<M: Model>(
     };
     loop {
         if ok_remaining == 0 {
-            let order = stack.iter().map(|(c, _)| chosen(&entries, c)).collect();
+            let order = stack.iter().map(|(c, _, _)| chosen(&entries, c)).collect();
             return (Outcome::Linearized(order), steps);
         }
         steps += 1;
@@ -335,7 +395,12 @@ pub(crate) fn search<M: Model>(
                     linearized.insert(op);
                     let (required, optional) = linearized.key();
                     if memo.insert(required, next.clone(), optional) {
-                        stack.push((cursor, std::mem::replace(&mut state, next)));
+                        // An `:ok` operation that leaves the state as it is (a read) and can take
+                        // effect now may as well: any linearization from here can be rearranged
+                        // to start with it (it is a candidate, so nothing pending returned before
+                        // it was called). If nothing follows it, nothing follows here either.
+                        let forced = matches!(cursor, Cursor::Required(_)) && next == state;
+                        stack.push((cursor, std::mem::replace(&mut state, next), forced));
                         match cursor {
                             Cursor::Required(e) => {
                                 entries.lift(e);
@@ -368,45 +433,42 @@ pub(crate) fn search<M: Model>(
         let Cursor::Optional { culprit, .. } = cursor else {
             unreachable!("the required pass ends at a return")
         };
-        if deepest
-            .as_ref()
-            .is_none_or(|(p, _, _)| stack.len() > p.len())
-        {
-            let prefix = stack.iter().map(|(c, _)| chosen(&entries, c)).collect();
-            deepest = Some((prefix, culprit, state.clone()));
-        }
-        let Some((choice, before)) = stack.pop() else {
-            let (prefix, culprit, state) = deepest.expect("recorded at this dead end");
-            return (
-                Outcome::Stuck {
-                    prefix,
-                    culprit,
-                    state,
-                },
-                steps,
-            );
-        };
-        linearized.remove(chosen(&entries, &choice));
-        state = before;
-        cursor = match choice {
-            Cursor::Required(e) => {
-                entries.unlift(e);
-                ok_remaining += 1;
-                Cursor::Required(entries.required.next[e])
-            }
-            Cursor::Optional {
-                node,
-                bound,
-                culprit,
-            } => {
-                entries.optional.relink(node);
+        deepest.record(
+            stack.iter().map(|(c, _, _)| chosen(&entries, c)),
+            culprit,
+            &state,
+        );
+        // Undo the last choice, and the forced ones before it.
+        loop {
+            let Some((choice, before, forced)) = stack.pop() else {
+                return (deepest.into_outcome(), steps);
+            };
+            deepest.popped_to(stack.len());
+            linearized.remove(chosen(&entries, &choice));
+            state = before;
+            cursor = match choice {
+                Cursor::Required(e) => {
+                    entries.unlift(e);
+                    ok_remaining += 1;
+                    Cursor::Required(entries.required.next[e])
+                }
                 Cursor::Optional {
-                    node: entries.optional.next[node],
+                    node,
                     bound,
                     culprit,
+                } => {
+                    entries.optional.relink(node);
+                    Cursor::Optional {
+                        node: entries.optional.next[node],
+                        bound,
+                        culprit,
+                    }
                 }
+            };
+            if !forced {
+                break;
             }
-        };
+        }
     }
 }
 
@@ -423,7 +485,7 @@ fn worth_trying<M: Model>(
     op: usize,
     state: &M::State,
     next: &M::State,
-    stack: &[(Cursor, M::State)],
+    stack: &[(Cursor, M::State, bool)],
 ) -> bool {
     if ops[op].ret.is_some() {
         return true;
@@ -432,7 +494,7 @@ fn worth_trying<M: Model>(
         return false;
     }
     match stack.last() {
-        Some((Cursor::Optional { .. }, before)) => {
+        Some((Cursor::Optional { .. }, before, _)) => {
             model.step(before, ops[op].op).as_ref() != Some(next)
         }
         _ => true,

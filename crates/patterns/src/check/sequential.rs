@@ -17,7 +17,7 @@
 //! of nil before any write (spec §5.1 item 11). It works for every model, not only registers.
 //! Sequential consistency is not compositional, so independent keys are checked together.
 
-use super::linearizable::{Budget, Outcome};
+use super::linearizable::{Budget, Deepest, Outcome};
 use super::memo::Memo;
 use super::model::Model;
 use std::collections::HashMap;
@@ -39,6 +39,8 @@ struct Frame<S> {
     cursor: usize,
     /// The operation whose effect led here, and the state before it.
     arrived_by: Option<(usize, S)>,
+    /// Whether that operation was applied without trying its siblings.
+    forced: bool,
 }
 
 struct Progress {
@@ -142,16 +144,17 @@ pub(crate) fn search<M: Model>(
         candidates: progress.candidates(),
         cursor: 0,
         arrived_by: None,
+        forced: false,
     }];
-    let mut deepest: Option<(Vec<usize>, usize, M::State)> = None;
+    let mut deepest = Deepest::new();
     let mut steps = 0u64;
+    let path = |stack: &[Frame<M::State>]| -> Vec<usize> {
+        stack
+            .iter()
+            .filter_map(|f| f.arrived_by.as_ref().map(|(op, _)| *op))
+            .collect()
+    };
     loop {
-        let path = |stack: &[Frame<M::State>]| -> Vec<usize> {
-            stack
-                .iter()
-                .filter_map(|f| f.arrived_by.as_ref().map(|(op, _)| *op))
-                .collect()
-        };
         if ok_remaining == 0 {
             return (Outcome::Linearized(path(&stack)), steps);
         }
@@ -165,12 +168,14 @@ pub(crate) fn search<M: Model>(
         if let Some(&op) = top.candidates.get(top.cursor) {
             top.cursor += 1;
             // As in the linearizability search, an `:info` operation that changes nothing is
-            // never applied.
+            // never applied, and an `:ok` one that changes nothing is applied at once without
+            // trying its siblings: any order from here can be rearranged to start with it.
             let next = model.step(&state, ops[op].op);
             if let Some(next) = next.filter(|n| !ops[op].open || *n != state) {
                 progress.apply(op, ops[op].open);
                 let (required, optional) = progress.key();
                 if memo.insert(required, next.clone(), optional) {
+                    let forced = !ops[op].open && next == state;
                     let before = std::mem::replace(&mut state, next);
                     if !ops[op].open {
                         ok_remaining -= 1;
@@ -179,6 +184,7 @@ pub(crate) fn search<M: Model>(
                         candidates: progress.candidates(),
                         cursor: 0,
                         arrived_by: Some((op, before)),
+                        forced,
                     });
                     continue;
                 }
@@ -193,34 +199,32 @@ pub(crate) fn search<M: Model>(
             .copied()
             .filter(|&o| !ops[o].open)
             .collect();
-        if deepest
-            .as_ref()
-            .is_none_or(|(p, _, _)| stack.len() - 1 > p.len())
-        {
+        if deepest.is_deeper(stack.len() - 1) {
             let culprit = heads
                 .iter()
                 .copied()
                 .find(|&o| model.step(&state, ops[o].op).is_none())
                 .or(heads.first().copied())
                 .expect("an :ok operation remains");
-            deepest = Some((path(&stack), culprit, state.clone()));
+            let chosen = stack[1..]
+                .iter()
+                .filter_map(|f| f.arrived_by.as_ref().map(|(op, _)| *op));
+            deepest.record(chosen.collect::<Vec<_>>().into_iter(), culprit, &state);
         }
         let frame = stack.pop().expect("checked above");
+        deepest.popped_to(stack.len().saturating_sub(1));
         let Some((op, before)) = frame.arrived_by else {
-            let (prefix, culprit, state) = deepest.expect("recorded at this dead end");
-            return (
-                Outcome::Stuck {
-                    prefix,
-                    culprit,
-                    state,
-                },
-                steps,
-            );
+            return (deepest.into_outcome(), steps);
         };
         progress.undo(op, ops[op].open);
         if !ops[op].open {
             ok_remaining += 1;
         }
         state = before;
+        if frame.forced {
+            // Nothing follows the forced choice, so nothing follows its parent either.
+            let parent = stack.last_mut().expect("a forced frame has a parent");
+            parent.cursor = parent.candidates.len();
+        }
     }
 }
