@@ -68,11 +68,13 @@ impl Hasher for MemoHasher {
     }
 }
 
+/// (required operations done, state) → the sets of optional operations taken with them, each
+/// sorted.
+type Seen<S> = HashMap<(Box<[u32]>, S), Vec<Box<[u32]>>, BuildHasherDefault<MemoHasher>>;
+
 /// The configurations explored so far.
 pub(crate) struct Memo<S> {
-    /// (required operations done, state) → the sets of optional operations taken with them,
-    /// each sorted.
-    seen: HashMap<(Box<[u32]>, S), Vec<Box<[u32]>>, BuildHasherDefault<MemoHasher>>,
+    seen: Seen<S>,
 }
 
 impl<S: Eq + std::hash::Hash> Memo<S> {
