@@ -34,7 +34,7 @@ mod trace;
 
 pub use error::SimError;
 pub use network::Latency;
-pub use scenario::Scenario;
+pub use scenario::{Scenario, ScenarioError, ScenarioRun};
 pub use trace::{DropReason, Fault, MessageId, Trace, TraceEvent, TraceLevel};
 
 use crate::history::{EventType, History};
