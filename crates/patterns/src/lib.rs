@@ -17,8 +17,10 @@
 
 pub mod echo;
 pub mod history;
+pub mod kv;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod quorum_kv;
 pub mod sim;
 pub mod viz;
