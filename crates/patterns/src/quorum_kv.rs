@@ -518,22 +518,25 @@ impl Node for QuorumKv {
                 round.replies.entry(from).or_insert(stored);
                 self.read_progress(ctx, correlation);
             }
-            ReplicaMessage::SetOk { correlation, .. } => match self.rounds.get_mut(correlation) {
-                Some(Round::Write { quorum, .. })
-                    if quorum.record(from, (), true) == QuorumState::Reached =>
-                {
-                    if let Some(Round::Write { request, .. }) = self.finish(ctx, correlation) {
-                        ctx.reply(request, KvReply::Written);
+            ReplicaMessage::SetOk { correlation, .. } => {
+                let reached = match self.rounds.get_mut(correlation) {
+                    Some(Round::Write { quorum, .. }) => {
+                        quorum.record(from, (), true) == QuorumState::Reached
                     }
+                    Some(Round::Read(round)) => {
+                        round.repairing.remove(&from);
+                        round.holders.insert(from);
+                        self.read_progress(ctx, correlation);
+                        false
+                    }
+                    None => false,
+                };
+                if let Some(Round::Write { request, .. }) =
+                    reached.then(|| self.finish(ctx, correlation)).flatten()
+                {
+                    ctx.reply(request, KvReply::Written);
                 }
-                Some(Round::Write { .. }) => {}
-                Some(Round::Read(round)) => {
-                    round.repairing.remove(&from);
-                    round.holders.insert(from);
-                    self.read_progress(ctx, correlation);
-                }
-                None => {}
-            },
+            }
         }
     }
 
