@@ -733,3 +733,49 @@ fn a_read_without_a_quorum_fails_definitely() {
         patterns::history::EventType::Fail
     );
 }
+
+// ----- randomized runs -------------------------------------------------------------------------------
+
+fn random(config: Config, seed: u64) -> Simulation<QuorumKv> {
+    let n = config.replicas;
+    patterns::sim::random_kv_run(n, move |_| QuorumKv::new(config.clone()), seed, 300).unwrap()
+}
+
+#[test]
+fn random_runs_are_reproducible_and_every_client_finishes() {
+    let a = random(Config::majority(3), 5);
+    let b = random(Config::majority(3), 5);
+    assert_eq!(a.history(), b.history());
+    assert_eq!(a.trace().stable_hash(), b.trace().stable_hash());
+    assert!(
+        a.history().len() > 100,
+        "the workload ran: {} events",
+        a.history().len()
+    );
+    assert!(a.client_names().iter().all(|c| !a.is_busy(c).unwrap()));
+}
+
+#[test]
+fn overlapping_quorums_never_read_a_value_overwritten_before_the_read_began() {
+    // R + W > N and synchronised clocks: a read after a completed write meets its quorum.
+    for seed in 0..20 {
+        let sim = random(Config::majority(3), seed);
+        let stale = patterns::kv::stale_reads(sim.history());
+        assert_eq!(stale.stale, 0, "seed {seed}: {stale:?}");
+        assert!(stale.reads > 10);
+    }
+}
+
+#[test]
+fn disjoint_quorums_do_read_overwritten_values() {
+    // R = W = 1 of 3: a read can miss the only replica that has the newest write.
+    let stale: usize = (0..20)
+        .map(|seed| {
+            patterns::kv::stale_reads(
+                random(Config::majority(3).quorums(1, 1).unwrap(), seed).history(),
+            )
+            .stale
+        })
+        .sum();
+    assert!(stale > 0, "some run reads stale");
+}
