@@ -90,12 +90,15 @@ impl Nemesis {
     }
 }
 
+/// Draws the next client operation.
+type OperationSource<N> = Box<dyn FnMut(&mut ChaCha8Rng) -> <N as Node>::Operation>;
+
 /// A random client workload: every tick, each idle client starts an operation with some
 /// probability, at a random node.
 pub struct Workload<N: Node> {
     /// The chance, per tick and idle client, of a new operation (the reference's 0.4).
     pub invoke_probability: f64,
-    generate: Box<dyn FnMut(&mut ChaCha8Rng) -> N::Operation>,
+    generate: OperationSource<N>,
     rng: ChaCha8Rng,
 }
 
