@@ -156,6 +156,41 @@ fn run_turmoil(round_trips: u64) -> Measured {
     }
 }
 
+/// A 10,000-event trace drawn whole (aggregated) and a 300-event window (every arrow): the
+/// diagram must render in well under a second either way.
+fn diagram_timings() {
+    use patterns::echo::{Echo, EchoServer};
+    let mut sim = Builder::new()
+        .trace(TraceLevel::Kinds)
+        .build(|_| EchoServer::new())
+        .expect("valid cluster");
+    let mut i = 0;
+    while sim.trace().events.len() < 10_000 {
+        let node = ["athens", "byzantium", "cyrene"][i % 3];
+        sim.call("alice", node, Echo::relayed("x"), 50)
+            .expect("echo completes");
+        i += 1;
+    }
+    let events = sim.trace().events.len();
+    println!("\n| diagram | events | wall ms | SVG KiB |");
+    println!("|---|---:|---:|---:|");
+    for (label, diagram) in [
+        ("whole trace (aggregated)", sim.trace().diagram()),
+        (
+            "window of 40 ticks (every arrow)",
+            sim.trace().diagram().window(1_000, 1_040),
+        ),
+    ] {
+        let start = Instant::now();
+        let figure = diagram.figure().expect("the diagram draws");
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "| {label} | {events} | {ms:.1} | {} |",
+            figure.svg().len() / 1024
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::var_os("BENCH_QUICK").is_some();
     let round_trips: u64 = if quick { 20_000 } else { 1_000_000 };

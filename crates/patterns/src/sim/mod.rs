@@ -395,6 +395,9 @@ impl<N: Node> Simulation<N> {
         }
         probability("loss", config.loss)?;
         probability("duplication", config.duplication)?;
+        if config.initial_clock_millis <= 0 {
+            return Err(SimError::InvalidClock(config.initial_clock_millis));
+        }
         let node_count = config.nodes.len();
         let nodes = (0..node_count)
             .map(|i| {
