@@ -232,4 +232,5 @@ fn main() {
         "target ≥ 5,000,000 delivered messages/s on one core: {:.1} M/s",
         ours.messages as f64 / ours.seconds / 1e6
     );
+    diagram_timings();
 }
