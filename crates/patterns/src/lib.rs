@@ -15,6 +15,7 @@
 //! | [`wal`] | the write-ahead log on real files |
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
+pub mod check;
 pub mod echo;
 pub mod history;
 pub mod kv;
