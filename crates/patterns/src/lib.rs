@@ -16,6 +16,7 @@
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
 pub mod history;
+pub mod math;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
