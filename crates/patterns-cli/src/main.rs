@@ -1,5 +1,7 @@
 //! `patterns`: the workshop's command line.
 
+mod disk;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -15,9 +17,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
+    Disk(disk::DiskArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Disk(args) => disk::run(args),
+    }
 }
