@@ -18,9 +18,11 @@
 
 #[cfg(unix)]
 pub mod disk;
+pub mod echo;
 pub mod history;
 pub mod math;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod sim;
 pub mod viz;
