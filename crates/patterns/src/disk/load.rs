@@ -39,7 +39,7 @@ pub struct LoadConfig {
     pub dir: PathBuf,
     /// Bytes per write: a multiple of 512 (the sector) from 512 to 16 MiB.
     pub block_size_bytes: usize,
-    /// How long the writers run.
+    /// How long the writers run (each completes at least one write, however long it takes).
     pub duration_ms: u64,
     /// Concurrent writers, each on its own file.
     pub writers: usize,
@@ -295,18 +295,23 @@ fn run_writer(
     let mut due = start;
     let (mut writes, mut response_sum_s) = (0u64, 0.0);
     loop {
+        // Every writer completes at least one write, so that even a run starved of CPU by a
+        // busy machine measures something.
         let issued_from = match mean_gap_s {
             Some(gap) => {
                 due += Duration::from_secs_f64(exponential(&mut rng, gap));
                 if due >= deadline {
-                    break;
+                    if writes > 0 {
+                        break;
+                    }
+                    due = deadline;
                 }
                 wait_until(due);
                 due
             }
             None => Instant::now(),
         };
-        if issued_from >= deadline {
+        if issued_from >= deadline && writes > 0 && mean_gap_s.is_none() {
             break;
         }
         let offset = (writes % blocks_per_file) * config.block_size_bytes as u64;

@@ -224,6 +224,68 @@ pub fn measure(config: &LoadConfig, sample_interval_ms: u64) -> Result<DiskRun, 
     measure_with(config, sample_interval_ms, |_| {})
 }
 
+/// One point of a device's response-time curve, in units of its own service time so that it
+/// sits on the same axes as M/M/1 theory and the queue simulation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurvePoint {
+    /// U = X·S: the throughput achieved times the service time.
+    pub utilization: f64,
+    /// R / S: the mean response time (from each write's due time) over the service time.
+    pub response_in_service_times: f64,
+    /// The writers' own report for this point.
+    pub load: LoadReport,
+}
+
+/// The hockey stick of a real device: first a closed-loop run of one writer measures the service
+/// time S as the application sees it (one write in flight, nothing queued); then, for each target
+/// utilization U, one writer runs an open loop at λ = U / S with Poisson arrivals — the M/M/1
+/// setting — and the point is (X·S, R/S). Uses only the writers' clocks, so it runs without
+/// `/proc/diskstats` too.
+///
+/// On a shared or busy machine the points scatter above theory: CPU contention and sleep overshoot
+/// delay writes just as a slower device would.
+pub fn response_curve(
+    dir: impl Into<PathBuf>,
+    utilizations: &[f64],
+    duration_ms_each: u64,
+) -> Result<(f64, Vec<CurvePoint>), DiskLabError> {
+    let closed = LoadConfig {
+        file_size_bytes: 16 << 20,
+        ..LoadConfig::new(dir, duration_ms_each)
+    };
+    let baseline = generate_load(&closed)?;
+    let service_time_s = baseline.mean_response_time_s;
+    if baseline.writes == 0 || service_time_s <= 0.0 {
+        return Err(DiskLabError::InvalidConfig {
+            parameter: "duration_ms_each",
+            value: duration_ms_each.to_string(),
+            expected: "long enough for the closed-loop run to complete a write",
+        });
+    }
+    let mut points = Vec::with_capacity(utilizations.len());
+    for (index, &utilization) in utilizations.iter().enumerate() {
+        if !(utilization > 0.0 && utilization < 1.0) {
+            return Err(DiskLabError::InvalidConfig {
+                parameter: "utilizations",
+                value: utilization.to_string(),
+                expected: "target utilizations strictly between 0 and 1",
+            });
+        }
+        let open = LoadConfig {
+            rate_per_s: Some(utilization / service_time_s),
+            seed: closed.seed + 1 + index as u64,
+            ..closed.clone()
+        };
+        let load = generate_load(&open)?;
+        points.push(CurvePoint {
+            utilization: load.writes_per_s() * service_time_s,
+            response_in_service_times: load.mean_response_time_s / service_time_s,
+            load,
+        });
+    }
+    Ok((service_time_s, points))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +317,25 @@ mod tests {
             }
             Err(other) => panic!("unexpected failure: {other}"),
         }
+    }
+
+    #[test]
+    fn a_response_curve_has_one_point_per_target_and_refuses_saturation() {
+        // Claim: each target utilization yields a measured point in service-time units (no
+        // assertion on its value: that is the device's and the machine's business), and a
+        // target of 1 or more is refused before any write.
+        let dir = tempfile::tempdir().unwrap();
+        let (service_time_s, points) = response_curve(dir.path(), &[0.3, 0.6], 40).unwrap();
+        assert!(service_time_s > 0.0);
+        assert_eq!(points.len(), 2);
+        assert!(
+            points
+                .iter()
+                .all(|p| p.response_in_service_times > 0.0 && p.load.writes > 0)
+        );
+        let error = response_curve(dir.path(), &[1.0], 20)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("strictly between 0 and 1"), "{error}");
     }
 }
