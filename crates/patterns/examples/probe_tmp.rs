@@ -1,1 +1,0 @@
-fn main(){ let t=std::time::Instant::now(); let (s,pts)=patterns::disk::response_curve(std::env::temp_dir(), &[0.2,0.4,0.6,0.8,0.9], 700).unwrap(); println!("S={:.4}ms", s*1e3); for p in pts { println!("U={:.2} R/S={:.2} n={}", p.utilization, p.response_in_service_times, p.load.writes);} println!("{:?}", t.elapsed()); }
