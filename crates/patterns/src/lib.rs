@@ -20,9 +20,11 @@
 pub mod disk;
 pub mod echo;
 pub mod history;
+pub mod kv;
 pub mod math;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod quorum_kv;
 pub mod sim;
 pub mod viz;
