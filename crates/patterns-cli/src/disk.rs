@@ -1,5 +1,10 @@
 //! `patterns disk`: the disk lab of day 1 from a terminal — load a device and watch it like
 //! `iostat -x 1`, then check L = λW on the numbers.
+//!
+//! The reference's `disk_load.sh FILE BS SECONDS` takes positional arguments and checks none of
+//! them; run with them in the wrong order it left a stray file named `4K.413` in its repository
+//! (spec §2.1). Here every option is named and checked before anything is written, and a bad one
+//! exits with status 2 and what was expected.
 
 use clap::Args;
 use patterns::disk::{

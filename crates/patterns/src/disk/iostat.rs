@@ -10,8 +10,9 @@
 //! | `%util` | Δio_ms / Δt / 10 | busy fraction U, in % |
 //!
 //! A counter that went backwards (a wrap, a device removed and added) counts as no change, as in
-//! sysstat. On Linux 5.0 and later the kernel computes `weighted_io_ms` as the sum of the times
-//! of the requests it completed — the area argument that proves Little's Law — so the check holds
+//! sysstat. Since Linux 5.7 the kernel computes `weighted_io_ms` as the sum of the times
+//! of the requests it completed (`block/genhd.c`, `diskstats_show`) — the area argument that
+//! proves Little's Law — so the check holds
 //! up to rounding and to requests that straddle the interval's edges; on older kernels it
 //! integrated the in-flight count over time, and the check was an independent measurement.
 
