@@ -147,6 +147,20 @@ impl fmt::Display for DiskRun {
     }
 }
 
+/// One reading of a device's counters and when it was taken.
+#[derive(Clone)]
+struct Reading {
+    counters: DiskCounters,
+    at: Instant,
+}
+
+impl Reading {
+    fn sample_until(&self, later: &Reading) -> IostatSample {
+        let interval_s = (later.at - self.at).as_secs_f64();
+        IostatSample::between(&self.counters, &later.counters, interval_s)
+    }
+}
+
 /// Runs the load of `config` on the device under `config.dir` and samples that device every
 /// `sample_interval_ms`, handing each sample to `on_sample` as it is taken (a command line prints
 /// them live). A last, shorter interval is kept when it covers at least half an interval.
@@ -164,8 +178,8 @@ pub fn measure_with(
         });
     }
     let device = locate_device(&config.dir)?;
-    let read_device = || -> Result<(DiskCounters, Instant), DiskLabError> {
-        let now = Instant::now();
+    let read_device = || -> Result<Reading, DiskLabError> {
+        let at = Instant::now();
         let counters = read_diskstats()?
             .into_iter()
             .find(|d| (d.major, d.minor) == (device.major, device.minor))
@@ -173,7 +187,7 @@ pub fn measure_with(
                 path: config.dir.clone(),
                 filesystem: format!("device {} (gone from /proc/diskstats)", device.name),
             })?;
-        Ok((counters, now))
+        Ok(Reading { counters, at })
     };
     let interval = Duration::from_millis(sample_interval_ms);
     let first = read_device()?;
@@ -181,36 +195,31 @@ pub fn measure_with(
     let mut samples = Vec::new();
     let load = std::thread::scope(|scope| -> Result<LoadReport, DiskLabError> {
         let writers = scope.spawn(|| generate_load(config));
-        let mut next = first.1 + interval;
         while !writers.is_finished() {
+            let due = previous.at + interval;
             let now = Instant::now();
-            if now < next {
-                std::thread::sleep((next - now).min(Duration::from_millis(10)));
+            if now < due {
+                // Short naps, so that the end of the load is noticed promptly.
+                std::thread::sleep((due - now).min(Duration::from_millis(10)));
                 continue;
             }
             let current = read_device()?;
-            let sample = IostatSample::between(
-                &previous.0,
-                &current.0,
-                (current.1 - previous.1).as_secs_f64(),
-            );
+            let sample = previous.sample_until(&current);
             on_sample(&sample);
             samples.push(sample);
             previous = current;
-            next += interval;
         }
         writers
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
     let last = read_device()?;
-    let tail_s = (last.1 - previous.1).as_secs_f64();
-    if tail_s >= interval.as_secs_f64() / 2.0 {
-        let sample = IostatSample::between(&previous.0, &last.0, tail_s);
+    if last.at - previous.at >= interval / 2 {
+        let sample = previous.sample_until(&last);
         on_sample(&sample);
         samples.push(sample);
     }
-    let overall = IostatSample::between(&first.0, &last.0, (last.1 - first.1).as_secs_f64());
+    let overall = first.sample_until(&last);
     Ok(DiskRun {
         device: device.name,
         samples,
