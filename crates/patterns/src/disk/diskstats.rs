@@ -117,12 +117,15 @@ fn parse_line(line: &str) -> Result<DiskCounters, String> {
 /// Reads and parses `/proc/diskstats`. On a system without it (macOS, Windows, a container
 /// without /proc) this is [`DiskLabError::DiskstatsUnavailable`], never a panic.
 pub fn read_diskstats() -> Result<Vec<DiskCounters>, DiskLabError> {
-    let text = std::fs::read_to_string(DISKSTATS_PATH).map_err(|source| {
-        DiskLabError::DiskstatsUnavailable {
-            path: PathBuf::from(DISKSTATS_PATH),
+    read_diskstats_at(Path::new(DISKSTATS_PATH))
+}
+
+fn read_diskstats_at(path: &Path) -> Result<Vec<DiskCounters>, DiskLabError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| DiskLabError::DiskstatsUnavailable {
+            path: path.to_path_buf(),
             reason: source.to_string(),
-        }
-    })?;
+        })?;
     parse_diskstats(&text)
 }
 
@@ -315,6 +318,20 @@ mod tests {
             "{garbled}"
         );
         assert_eq!(parse_diskstats("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_missing_diskstats_file_is_an_error_that_says_what_to_do_instead() {
+        // Claim: where the counters do not exist (another OS, a container without /proc) the
+        // lab gets an error value naming the file and an alternative, not a panic.
+        let dir = tempfile::tempdir().unwrap();
+        let error = read_diskstats_at(&dir.path().join("diskstats")).unwrap_err();
+        assert!(matches!(error, DiskLabError::DiskstatsUnavailable { .. }));
+        let message = error.to_string();
+        assert!(
+            message.contains("diskstats") && message.contains("instead"),
+            "{message}"
+        );
     }
 
     #[test]
