@@ -70,6 +70,7 @@ pub fn quorum_availability(
     replica_availability: f64,
 ) -> Result<f64, MathError> {
     let a = probability("replica_availability", replica_availability)?;
+    positive("replicas", f64::from(replicas))?;
     if quorum == 0 || quorum > replicas {
         return Err(MathError {
             parameter: "quorum",
@@ -95,7 +96,7 @@ pub fn quorum_availability(
 /// Paxos or Raft group of `replicas` is.
 pub fn majority_availability(replicas: u32, replica_availability: f64) -> Result<f64, MathError> {
     let majority = crate::node::majority(replicas as usize) as u32;
-    quorum_availability(replicas.max(1), majority, replica_availability)
+    quorum_availability(replicas, majority, replica_availability)
 }
 
 #[cfg(test)]
@@ -199,6 +200,10 @@ mod tests {
         assert_eq!(
             quorum_availability(3, 0, 0.9).unwrap_err().parameter,
             "quorum"
+        );
+        assert_eq!(
+            majority_availability(0, 0.9).unwrap_err().parameter,
+            "replicas"
         );
         assert_eq!(
             quorum_availability(3, 2, f64::NAN).unwrap_err().parameter,
