@@ -228,7 +228,8 @@ fn open_scratch(
         (IoMode::BufferedSync, _) => None,
         (IoMode::Direct, None) => Some("this platform has no O_DIRECT".to_string()),
         (IoMode::Direct, Some(direct)) => {
-            let probe = open(direct).and_then(|file| file.write_at(block.bytes(), 0).map(|_| file));
+            let probe =
+                open(direct).and_then(|file| file.write_all_at(block.bytes(), 0).map(|()| file));
             match probe {
                 Ok(file) => return Ok((scratch(file, IoMode::Direct), None)),
                 Err(error) if is_refusal(&error) => {
@@ -309,19 +310,22 @@ fn run_writer(
                 wait_until(due);
                 due
             }
-            None => Instant::now(),
-        };
-        if issued_from >= deadline && writes > 0 && mean_gap_s.is_none() {
-            break;
-        }
-        let offset = (writes % blocks_per_file) * config.block_size_bytes as u64;
-        let written = scratch.file.write_at(block.bytes(), offset).and_then(|n| {
-            if scratch.mode == IoMode::BufferedSync {
-                scratch.file.sync_data().map(|_| n)
-            } else {
-                Ok(n)
+            None => {
+                let now = Instant::now();
+                if now >= deadline && writes > 0 {
+                    break;
+                }
+                now
             }
-        });
+        };
+        let offset = (writes % blocks_per_file) * config.block_size_bytes as u64;
+        let written = scratch
+            .file
+            .write_all_at(block.bytes(), offset)
+            .and_then(|()| match scratch.mode {
+                IoMode::BufferedSync => scratch.file.sync_data(),
+                IoMode::Direct => Ok(()),
+            });
         written.map_err(|source| DiskLabError::Io {
             what: format!("cannot write {}", path.display()),
             source,
