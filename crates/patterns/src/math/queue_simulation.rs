@@ -118,11 +118,11 @@ mod tests {
     use super::*;
     use crate::math::queueing::{mm1_queue_length, mm1_response_time_s};
 
-    fn run(utilization: f64, seed: u64) -> QueueRun {
+    fn run(utilization: f64, customers: u64, seed: u64) -> QueueRun {
         simulate_mm1(&QueueSimulation {
             service_time_s: 0.000_057,
             utilization,
-            customers: 200_000,
+            customers,
             seed,
         })
         .unwrap()
@@ -140,7 +140,7 @@ mod tests {
             (0.9, 0.12),
         ];
         for (u, tolerance) in cases {
-            let sim = run(u, 7);
+            let sim = run(u, 200_000, 7);
             let theory = mm1_response_time_s(0.000_057, u).unwrap();
             let error = (sim.mean_response_time_s - theory).abs() / theory;
             assert!(
@@ -165,7 +165,7 @@ mod tests {
     fn simulation_obeys_littles_law_measured_two_independent_ways() {
         // Claim: the time-average number in the system equals throughput × mean response time.
         for u in [0.3, 0.8] {
-            let sim = run(u, 11);
+            let sim = run(u, 50_000, 11);
             let little = sim.throughput_per_s * sim.mean_response_time_s;
             assert!(
                 (sim.mean_queue_length - little).abs() / little < 0.01,
@@ -177,8 +177,8 @@ mod tests {
     #[test]
     fn one_seed_replays_the_same_run_and_another_seed_differs() {
         // Claim: the seed is the only source of randomness.
-        assert_eq!(run(0.7, 3), run(0.7, 3));
-        assert_ne!(run(0.7, 3), run(0.7, 4));
+        assert_eq!(run(0.7, 10_000, 3), run(0.7, 10_000, 3));
+        assert_ne!(run(0.7, 10_000, 3), run(0.7, 10_000, 4));
     }
 
     #[test]
