@@ -196,6 +196,27 @@ impl History {
         self.events.iter().map(|e| e.process + 1).max().unwrap_or(0)
     }
 
+    /// One key's history out of a history of `[key value]` tuples (Jepsen's `independent`
+    /// form), with plain values: the history of a single register.
+    pub fn for_key(&self, key: &str) -> History {
+        let events = self
+            .events
+            .iter()
+            .filter_map(|e| match &e.value {
+                Value::Vector(pair)
+                    if pair.len() == 2 && pair[0] == Value::Str(key.to_string()) =>
+                {
+                    Some(Event {
+                        value: pair[1].clone(),
+                        ..e.clone()
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        History { events }
+    }
+
     /// The history as the reference prints it (spec §1.13): one line, keys in the order
     /// `:process :process-name :type :f :value`, no `:time`.
     pub fn to_edn(&self) -> String {

@@ -26,6 +26,8 @@ pub enum SimError {
     },
     /// A delay range whose minimum exceeds its maximum.
     InvalidDelay { min: Tick, max: Tick },
+    /// A wall clock must start after the epoch (tickloom's rule).
+    InvalidClock(i64),
     /// A probability outside [0, 1].
     InvalidProbability { knob: &'static str, value: f64 },
     /// A partition with an empty side, or a process on both sides.
@@ -67,6 +69,9 @@ impl fmt::Display for SimError {
             }
             SimError::InvalidDelay { min, max } => {
                 write!(f, "a delay range needs min <= max, got {min}..={max} ticks")
+            }
+            SimError::InvalidClock(millis) => {
+                write!(f, "initial clock time must be positive, got: {millis}")
             }
             SimError::InvalidProbability { knob, value } => {
                 write!(

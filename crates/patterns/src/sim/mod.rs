@@ -28,13 +28,15 @@
 //! tick and are never faulted.
 
 mod error;
+mod explore;
 mod network;
 mod scenario;
 mod trace;
 
 pub use error::SimError;
+pub use explore::{Exploration, Nemesis, Workload, explore, node_name, random_kv_run, run_random};
 pub use network::Latency;
-pub use scenario::Scenario;
+pub use scenario::{Scenario, ScenarioError, ScenarioRun};
 pub use trace::{DropReason, Fault, MessageId, Trace, TraceEvent, TraceLevel};
 
 use crate::history::{EventType, History};
@@ -393,6 +395,9 @@ impl<N: Node> Simulation<N> {
         }
         probability("loss", config.loss)?;
         probability("duplication", config.duplication)?;
+        if config.initial_clock_millis <= 0 {
+            return Err(SimError::InvalidClock(config.initial_clock_millis));
+        }
         let node_count = config.nodes.len();
         let nodes = (0..node_count)
             .map(|i| {
@@ -590,6 +595,14 @@ impl<N: Node> Simulation<N> {
     /// The reply to an operation, if one arrived.
     pub fn reply(&self, op: OpHandle) -> Option<&ReplyOf<N>> {
         self.outcome(op).and_then(Outcome::reply)
+    }
+
+    /// Whether the client has an operation in flight.
+    pub fn is_busy(&self, client: &str) -> Result<bool, SimError> {
+        let id = self.client_id(client)?;
+        Ok(self.clients[id.index() - self.node_count]
+            .in_flight
+            .is_some())
     }
 
     /// Whether the operation has ended (replied or timed out).

@@ -18,6 +18,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 
+/// An aggregated arrow's identity: row bucket, sending lane, receiving lane, dropped.
+type LinkBucket = (u64, usize, usize, bool);
+
 const LANE_GAP: f64 = 150.0;
 const MARGIN_LEFT: f64 = 210.0;
 const MARGIN_TOP: f64 = 56.0;
@@ -250,8 +253,7 @@ impl<'a> SequenceDiagram<'a> {
 
         let mut arrows = Vec::new();
         if aggregated {
-            let mut groups: BTreeMap<(u64, usize, usize, bool), (usize, BTreeMap<&str, usize>)> =
-                BTreeMap::new();
+            let mut groups: BTreeMap<LinkBucket, (usize, BTreeMap<&str, usize>)> = BTreeMap::new();
             for f in flights.values() {
                 let dropped = matches!(f.end, Some((_, ArrowKind::Dropped(_))));
                 let bucket = row(f.sent) as u64;
