@@ -1,25 +1,36 @@
 //! Linearizability (Herlihy & Wing 1990) by the Wing–Gong search with Lowe's memo (Lowe, "Testing
 //! for linearizability", 2017), the algorithm of Knossos's `wgl` and of porcupine (`checker.go`).
 //!
-//! The history becomes a doubly linked list of call and return entries in real-time order. The
-//! search walks it from the front:
+//! The `:ok` operations' call and return entries form a doubly linked list in real-time order
+//! (the `:info` ones, which never return, a second list of calls). A *configuration* is the set
+//! of operations linearized so far and the model's state. From a configuration:
 //!
-//! * at a **call** entry, it tries to linearize that operation now: the model must accept it from
-//!   the current state, and the resulting configuration (linearized set, state) must be new. Then
-//!   the operation's two entries are lifted out of the list and the walk restarts at the front;
-//! * at a **return** entry, the operation it closes was not linearized before its response, so the
-//!   last choice was wrong: undo it (put its entries back) and try the next call after it;
-//! * when nothing is left to undo, no linearization exists.
+//! * the **candidates** are the calls before the first return entry: exactly the operations that
+//!   may take effect next under the real-time rule (an operation takes effect after every
+//!   operation that returned before it was invoked);
+//! * the search tries each candidate: the model must accept it from the current state, and the
+//!   resulting configuration must be new to the memo. Then the operation's entries are lifted out
+//!   of the list and the search goes on from the new configuration;
+//! * when no candidate works, the operation of the first return entry cannot be linearized before
+//!   it returned: the last choice was wrong, so undo it (put its entries back) and try the next
+//!   candidate after it; when nothing is left to undo, no linearization exists.
 //!
-//! Only calls before the first return entry are ever tried, which is exactly the real-time order
-//! rule: an operation can take effect only after every operation that returned before it was
-//! invoked. Operations that stay open (`:info`) have their return entry at the end of time, so they
-//! may be linearized anywhere after their call, or never: the search succeeds as soon as every
-//! `:ok` operation is linearized.
+//! The search succeeds as soon as every `:ok` operation is linearized: an `:info` operation may
+//! take effect at any point after its call, or never.
+//!
+//! Three refinements, each sound (the module's property tests compare with a brute-force
+//! checker), make the order of tries cheap:
+//!
+//! * a candidate that leaves the state as it is (a read) and is accepted is taken without trying
+//!   its siblings: any linearization can be rearranged to take it first;
+//! * the other candidates are tried most-promising first (Lowe's just-in-time idea): the first
+//!   returning operation itself, then those after which it can take effect, then the rest;
+//! * `:info` candidates are tried after the `:ok` ones, and a configuration with more `:info`
+//!   operations taken than one already seen is skipped (see `memo.rs`).
 //!
 //! The memo key is compact: all `:ok` operations before the *frontier* (the first one not
 //! linearized) are linearized, and any linearized one after it was called before the frontier
-//! operation returned (it was tried before the frontier's return entry); so (frontier, the few
+//! operation returned (it was a candidate while the frontier was pending); so (frontier, the few
 //! linearized ones in that window, the linearized `:info` ones, state) identifies the
 //! configuration exactly, in a few words rather than a bit per operation.
 
@@ -125,11 +136,13 @@ struct Entries {
     /// Operation of each entry of `required`.
     op: Vec<usize>,
     is_call: Vec<bool>,
-    /// For an `:ok` operation, its return entry.
+    /// For an `:ok` operation, its call entry and its return entry.
+    call_of: Vec<usize>,
     return_of: Vec<usize>,
     optional: Links,
-    /// Operation of each node of `optional`, in call order.
+    /// Operation of each node of `optional`, in call order, and the node of each `:info` operation.
     optional_op: Vec<usize>,
+    node_of: Vec<usize>,
 }
 
 impl Entries {
@@ -150,17 +163,26 @@ impl Entries {
             required: Links::new(order.len()),
             op: vec![usize::MAX; order.len() + 2],
             is_call: vec![false; order.len() + 2],
+            call_of: vec![0; ops.len()],
             return_of: vec![0; ops.len()],
             optional: Links::new(optional_op.len() - 1),
+            node_of: vec![0; ops.len()],
             optional_op,
         };
         entries.optional_op.push(usize::MAX);
+        for (node, &op) in entries.optional_op.iter().enumerate() {
+            if op != usize::MAX {
+                entries.node_of[op] = node;
+            }
+        }
         for (slot, &(_, is_return, op)) in order.iter().enumerate() {
             let e = slot + 1;
             entries.op[e] = op;
             entries.is_call[e] = !is_return;
             if is_return {
                 entries.return_of[op] = e;
+            } else {
+                entries.call_of[op] = e;
             }
         }
         entries
@@ -260,8 +282,6 @@ impl Linearized {
     }
 }
 
-/// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
-/// the number of steps taken.
 /// The deepest dead end seen: its prefix, the operation that could not follow it, and the state.
 /// The prefix is kept in step with the search stack, copying only what changed since the last
 /// record, so recording costs amortised O(1) per step instead of O(depth).
@@ -323,23 +343,84 @@ impl<S: Clone> Deepest<S> {
 /// Where the walk over a configuration's candidates is.
 #[derive(Clone, Copy)]
 enum Cursor {
-    /// At an entry of the `:ok` list: a call to try, or the first return (no more candidates).
+    /// At a position of the configuration's `:ok` candidates.
     Required(usize),
-    /// At a node of the `:info` list; only calls before `bound` (the first return's event index)
-    /// are candidates. `culprit` is the operation of that first return.
-    Optional {
-        node: usize,
-        bound: usize,
-        culprit: usize,
-    },
+    /// At a position of the configuration's `:info` candidates.
+    Optional(usize),
+}
+
+/// The `:ok` candidates of the current configuration — the calls before the first return entry —
+/// into `out`, best first. Returns the operation of the first return (`r`): it must be linearized
+/// before anything that returns later, and it is the culprit if nothing works.
+///
+/// The order: first an operation that can take effect without changing the state (a read; see
+/// the forced choices in [`search`]); then `r` itself; then operations after which `r` can take
+/// effect (the write whose value `r` read); then the rest; each group earliest return first.
+fn required_candidates<M: Model>(
+    model: &M,
+    state: &M::State,
+    entries: &Entries,
+    ops: &[Timed<'_, M::Op>],
+    out: &mut Vec<usize>,
+) -> usize {
+    out.clear();
+    let mut e = entries.required.next[HEAD];
+    while entries.is_call[e] {
+        out.push(entries.op[e]);
+        e = entries.required.next[e];
+    }
+    let first_return = entries.op[e];
+    let rank = |op: usize| -> u8 {
+        match model.step(state, ops[op].op) {
+            Some(next) if next == *state => 0,
+            _ if op == first_return => 1,
+            Some(next) if model.step(&next, ops[first_return].op).is_some() => 2,
+            _ => 3,
+        }
+    };
+    let mut ranked: Vec<(u8, Option<usize>, usize)> =
+        out.iter().map(|&op| (rank(op), ops[op].ret, op)).collect();
+    ranked.sort_unstable();
+    out.clear();
+    out.extend(ranked.into_iter().map(|(_, _, op)| op));
+    first_return
+}
+
+/// The `:info` candidates of the current configuration — those called before `first_return`
+/// returned — into `out`: first those after which `first_return` can take effect, then the rest,
+/// each group in call order.
+fn optional_candidates<M: Model>(
+    model: &M,
+    state: &M::State,
+    entries: &Entries,
+    ops: &[Timed<'_, M::Op>],
+    first_return: usize,
+    out: &mut Vec<usize>,
+) {
+    let bound = ops[first_return].ret.unwrap_or(usize::MAX);
+    let mut ranked = Vec::new();
+    let mut node = entries.optional.next[HEAD];
+    while node != entries.optional.tail() && ops[entries.optional_op[node]].call < bound {
+        let op = entries.optional_op[node];
+        let enables = model
+            .step(state, ops[op].op)
+            .is_some_and(|next| model.step(&next, ops[first_return].op).is_some());
+        ranked.push((!enables, op));
+        node = entries.optional.next[node];
+    }
+    ranked.sort_unstable();
+    out.clear();
+    out.extend(ranked.into_iter().map(|(_, op)| op));
 }
 
 /// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
 /// the number of steps taken.
 ///
-/// Each configuration's candidates are tried in two passes: the `:ok` calls first, then the
-/// `:info` ones. Trying optional operations last lets the memo's dominance rule prune them: the
-/// configuration without an `:info` operation is explored before the ones with it.
+/// A configuration's candidates are tried earliest return first — the operation that must be
+/// linearized soonest, which makes this Lowe's "just-in-time" order: other operations are
+/// linearized before it only when it cannot go first. Then, in a second pass, the `:info`
+/// candidates: trying optional operations last lets the memo's dominance rule prune them, since
+/// the configuration without an `:info` operation is explored before the ones with it.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[Timed<'_, M::Op>],
@@ -350,20 +431,22 @@ pub(crate) fn search<M: Model>(
     let mut ok_remaining = ops.iter().filter(|o| o.ret.is_some()).count();
     let mut memo: Memo<M::State> = Memo::new();
     let mut state = model.init();
-    // The choices made so far: where the walk was, and the state before the choice.
-    // The choices made so far: where the walk was, the state before the choice, and whether the
-    // choice was forced (see below), in which case its siblings need no trying.
-    let mut stack: Vec<(Cursor, M::State, bool)> = Vec::new();
+    // The choices made so far: where the walk was, the operation chosen, the state before it,
+    // and whether the choice was forced (see below), in which case its siblings need no trying.
+    let mut stack: Vec<(Cursor, usize, M::State, bool)> = Vec::new();
     let mut deepest = Deepest::new();
-    let mut cursor = Cursor::Required(entries.required.next[HEAD]);
-    let mut steps = 0u64;
-    let chosen = |entries: &Entries, c: &Cursor| match *c {
-        Cursor::Required(e) => entries.op[e],
-        Cursor::Optional { node, .. } => entries.optional_op[node],
+    let mut candidates = Vec::new();
+    let mut optionals = Vec::new();
+    let mut first_return = if ok_remaining > 0 {
+        required_candidates(model, &state, &entries, ops, &mut candidates)
+    } else {
+        usize::MAX
     };
+    let mut cursor = Cursor::Required(0);
+    let mut steps = 0u64;
     loop {
         if ok_remaining == 0 {
-            let order = stack.iter().map(|(c, _, _)| chosen(&entries, c)).collect();
+            let order = stack.iter().map(|(_, op, _, _)| *op).collect();
             return (Outcome::Linearized(order), steps);
         }
         steps += 1;
@@ -372,21 +455,14 @@ pub(crate) fn search<M: Model>(
         }
         // The candidate under the cursor, if there is one.
         let candidate = match cursor {
-            Cursor::Required(e) if entries.is_call[e] => Some(entries.op[e]),
-            Cursor::Required(e) => {
-                // The first return: the `:ok` candidates are exhausted; now the `:info` ones.
-                let culprit = entries.op[e];
-                cursor = Cursor::Optional {
-                    node: entries.optional.next[HEAD],
-                    bound: ops[culprit].ret.unwrap_or(usize::MAX),
-                    culprit,
-                };
+            Cursor::Required(i) if i < candidates.len() => Some(candidates[i]),
+            Cursor::Required(_) => {
+                // The `:ok` candidates are exhausted; now the `:info` ones.
+                optional_candidates(model, &state, &entries, ops, first_return, &mut optionals);
+                cursor = Cursor::Optional(0);
                 continue;
             }
-            Cursor::Optional { node, bound, .. } => {
-                let op = entries.optional_op[node];
-                (node != entries.optional.tail() && ops[op].call < bound).then_some(op)
-            }
+            Cursor::Optional(i) => optionals.get(i).copied(),
         };
         if let Some(op) = candidate {
             // Try to let `op` take effect now.
@@ -400,74 +476,59 @@ pub(crate) fn search<M: Model>(
                         // to start with it (it is a candidate, so nothing pending returned before
                         // it was called). If nothing follows it, nothing follows here either.
                         let forced = matches!(cursor, Cursor::Required(_)) && next == state;
-                        stack.push((cursor, std::mem::replace(&mut state, next), forced));
+                        stack.push((cursor, op, std::mem::replace(&mut state, next), forced));
                         match cursor {
-                            Cursor::Required(e) => {
-                                entries.lift(e);
+                            Cursor::Required(_) => {
+                                entries.lift(entries.call_of[op]);
                                 ok_remaining -= 1;
                             }
-                            Cursor::Optional { node, .. } => entries.optional.unlink(node),
+                            Cursor::Optional(_) => entries.optional.unlink(entries.node_of[op]),
                         }
-                        cursor = Cursor::Required(entries.required.next[HEAD]);
+                        if ok_remaining > 0 {
+                            first_return =
+                                required_candidates(model, &state, &entries, ops, &mut candidates);
+                        }
+                        cursor = Cursor::Required(0);
                         continue;
                     }
                     linearized.remove(op);
                 }
             }
             cursor = match cursor {
-                Cursor::Required(e) => Cursor::Required(entries.required.next[e]),
-                Cursor::Optional {
-                    node,
-                    bound,
-                    culprit,
-                } => Cursor::Optional {
-                    node: entries.optional.next[node],
-                    bound,
-                    culprit,
-                },
+                Cursor::Required(i) => Cursor::Required(i + 1),
+                Cursor::Optional(i) => Cursor::Optional(i + 1),
             };
             continue;
         }
         // No candidate is left: the first return's operation cannot be linearized before it
         // returned, whatever is tried from here. This branch is dead.
-        let Cursor::Optional { culprit, .. } = cursor else {
-            unreachable!("the required pass ends at a return")
-        };
-        deepest.record(
-            stack.iter().map(|(c, _, _)| chosen(&entries, c)),
-            culprit,
-            &state,
-        );
+        deepest.record(stack.iter().map(|(_, op, _, _)| *op), first_return, &state);
         // Undo the last choice, and the forced ones before it.
         loop {
-            let Some((choice, before, forced)) = stack.pop() else {
+            let Some((choice, op, before, forced)) = stack.pop() else {
                 return (deepest.into_outcome(), steps);
             };
             deepest.popped_to(stack.len());
-            linearized.remove(chosen(&entries, &choice));
+            linearized.remove(op);
             state = before;
             cursor = match choice {
-                Cursor::Required(e) => {
-                    entries.unlift(e);
+                Cursor::Required(i) => {
+                    entries.unlift(entries.call_of[op]);
                     ok_remaining += 1;
-                    Cursor::Required(entries.required.next[e])
+                    Cursor::Required(i + 1)
                 }
-                Cursor::Optional {
-                    node,
-                    bound,
-                    culprit,
-                } => {
-                    entries.optional.relink(node);
-                    Cursor::Optional {
-                        node: entries.optional.next[node],
-                        bound,
-                        culprit,
-                    }
+                Cursor::Optional(i) => {
+                    entries.optional.relink(entries.node_of[op]);
+                    Cursor::Optional(i + 1)
                 }
             };
             if !forced {
                 break;
             }
+        }
+        first_return = required_candidates(model, &state, &entries, ops, &mut candidates);
+        if let Cursor::Optional(_) = cursor {
+            optional_candidates(model, &state, &entries, ops, first_return, &mut optionals);
         }
     }
 }
@@ -485,7 +546,7 @@ fn worth_trying<M: Model>(
     op: usize,
     state: &M::State,
     next: &M::State,
-    stack: &[(Cursor, M::State, bool)],
+    stack: &[(Cursor, usize, M::State, bool)],
 ) -> bool {
     if ops[op].ret.is_some() {
         return true;
@@ -494,7 +555,7 @@ fn worth_trying<M: Model>(
         return false;
     }
     match stack.last() {
-        Some((Cursor::Optional { .. }, before, _)) => {
+        Some((Cursor::Optional(_), _, before, _)) => {
             model.step(before, ops[op].op).as_ref() != Some(next)
         }
         _ => true,
