@@ -25,8 +25,9 @@
 //!   its siblings: any linearization can be rearranged to take it first;
 //! * the other candidates are tried most-promising first (Lowe's just-in-time idea): the first
 //!   returning operation itself, then those after which it can take effect, then the rest;
-//! * `:info` candidates are tried after the `:ok` ones, and a configuration with more `:info`
-//!   operations taken than one already seen is skipped (see `memo.rs`).
+//! * among the rest, `:info` candidates come after the `:ok` ones, `:info` operations that would
+//!   change nothing are never taken, and a configuration with more `:info` operations taken than
+//!   one already seen is skipped (see `memo.rs`).
 //!
 //! The memo key is compact: all `:ok` operations before the *frontier* (the first one not
 //! linearized) are linearized, and any linearized one after it was called before the frontier
@@ -340,87 +341,60 @@ impl<S: Clone> Deepest<S> {
     }
 }
 
-/// Where the walk over a configuration's candidates is.
-#[derive(Clone, Copy)]
-enum Cursor {
-    /// At a position of the configuration's `:ok` candidates.
-    Required(usize),
-    /// At a position of the configuration's `:info` candidates.
-    Optional(usize),
-}
-
-/// The `:ok` candidates of the current configuration — the calls before the first return entry —
-/// into `out`, best first. Returns the operation of the first return (`r`): it must be linearized
-/// before anything that returns later, and it is the culprit if nothing works.
+/// The candidates of the current configuration into `out`, most promising first. Returns the
+/// operation of the first return entry (`r`): it must be linearized before anything that returns
+/// later, and it is the culprit if nothing works.
 ///
-/// The order: first an operation that can take effect without changing the state (a read; see
-/// the forced choices in [`search`]); then `r` itself; then operations after which `r` can take
-/// effect (the write whose value `r` read); then the rest; each group earliest return first.
-fn required_candidates<M: Model>(
+/// Candidates are the `:ok` calls before the first return entry and the `:info` calls made before
+/// `r` returned. The order: an `:ok` operation that can take effect without changing the state (a
+/// read; taken as a forced choice in [`search`]); `r` itself; operations after which `r` can take
+/// effect (the write whose value `r` read, `:ok` or `:info`); the other `:ok` ones, earliest
+/// return first; the other `:info` ones. `:info` operations that cannot change the state are left
+/// out: they are optional, and whatever can follow them can follow without them.
+fn candidates<M: Model>(
     model: &M,
     state: &M::State,
     entries: &Entries,
     ops: &[Timed<'_, M::Op>],
     out: &mut Vec<usize>,
 ) -> usize {
-    out.clear();
+    let mut ranked: Vec<(u8, usize, usize)> = Vec::new();
     let mut e = entries.required.next[HEAD];
     while entries.is_call[e] {
-        out.push(entries.op[e]);
+        ranked.push((0, 0, entries.op[e]));
         e = entries.required.next[e];
     }
     let first_return = entries.op[e];
-    let rank = |op: usize| -> u8 {
-        match model.step(state, ops[op].op) {
-            Some(next) if next == *state => 0,
-            _ if op == first_return => 1,
-            Some(next) if model.step(&next, ops[first_return].op).is_some() => 2,
-            _ => 3,
-        }
-    };
-    let mut ranked: Vec<(u8, Option<usize>, usize)> =
-        out.iter().map(|&op| (rank(op), ops[op].ret, op)).collect();
+    let bound = ops[first_return].ret.unwrap_or(usize::MAX);
+    let mut node = entries.optional.next[HEAD];
+    while node != entries.optional.tail() && ops[entries.optional_op[node]].call < bound {
+        ranked.push((0, 0, entries.optional_op[node]));
+        node = entries.optional.next[node];
+    }
+    let enables = |next: &M::State| model.step(next, ops[first_return].op).is_some();
+    ranked.retain_mut(|(rank, order, op)| {
+        let o = &ops[*op];
+        let next = model.step(state, o.op);
+        *order = o.ret.unwrap_or(o.call);
+        *rank = match (&next, o.ret) {
+            (Some(n), Some(_)) if n == state => 0,
+            _ if *op == first_return => 1,
+            (Some(n), None) if n == state => return false,
+            (None, None) => return false,
+            (Some(n), _) if enables(n) => 2,
+            (_, Some(_)) => 3,
+            (_, None) => 4,
+        };
+        true
+    });
     ranked.sort_unstable();
     out.clear();
     out.extend(ranked.into_iter().map(|(_, _, op)| op));
     first_return
 }
 
-/// The `:info` candidates of the current configuration — those called before `first_return`
-/// returned — into `out`: first those after which `first_return` can take effect, then the rest,
-/// each group in call order.
-fn optional_candidates<M: Model>(
-    model: &M,
-    state: &M::State,
-    entries: &Entries,
-    ops: &[Timed<'_, M::Op>],
-    first_return: usize,
-    out: &mut Vec<usize>,
-) {
-    let bound = ops[first_return].ret.unwrap_or(usize::MAX);
-    let mut ranked = Vec::new();
-    let mut node = entries.optional.next[HEAD];
-    while node != entries.optional.tail() && ops[entries.optional_op[node]].call < bound {
-        let op = entries.optional_op[node];
-        let enables = model
-            .step(state, ops[op].op)
-            .is_some_and(|next| model.step(&next, ops[first_return].op).is_some());
-        ranked.push((!enables, op));
-        node = entries.optional.next[node];
-    }
-    ranked.sort_unstable();
-    out.clear();
-    out.extend(ranked.into_iter().map(|(_, op)| op));
-}
-
 /// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
 /// the number of steps taken.
-///
-/// A configuration's candidates are tried earliest return first — the operation that must be
-/// linearized soonest, which makes this Lowe's "just-in-time" order: other operations are
-/// linearized before it only when it cannot go first. Then, in a second pass, the `:info`
-/// candidates: trying optional operations last lets the memo's dominance rule prune them, since
-/// the configuration without an `:info` operation is explored before the ones with it.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[Timed<'_, M::Op>],
@@ -431,18 +405,18 @@ pub(crate) fn search<M: Model>(
     let mut ok_remaining = ops.iter().filter(|o| o.ret.is_some()).count();
     let mut memo: Memo<M::State> = Memo::new();
     let mut state = model.init();
-    // The choices made so far: where the walk was, the operation chosen, the state before it,
-    // and whether the choice was forced (see below), in which case its siblings need no trying.
-    let mut stack: Vec<(Cursor, usize, M::State, bool)> = Vec::new();
+    // The choices made so far: the position among the configuration's candidates, the operation
+    // chosen, the state before it, and whether the choice was forced (see below), in which case
+    // its siblings need no trying.
+    let mut stack: Vec<(usize, usize, M::State, bool)> = Vec::new();
     let mut deepest = Deepest::new();
-    let mut candidates = Vec::new();
-    let mut optionals = Vec::new();
+    let mut tries = Vec::new();
     let mut first_return = if ok_remaining > 0 {
-        required_candidates(model, &state, &entries, ops, &mut candidates)
+        candidates(model, &state, &entries, ops, &mut tries)
     } else {
         usize::MAX
     };
-    let mut cursor = Cursor::Required(0);
+    let mut cursor = 0;
     let mut steps = 0u64;
     loop {
         if ok_remaining == 0 {
@@ -453,51 +427,36 @@ pub(crate) fn search<M: Model>(
         if let Some(reason) = budget.exhausted(steps) {
             return (Outcome::GaveUp(reason), steps);
         }
-        // The candidate under the cursor, if there is one.
-        let candidate = match cursor {
-            Cursor::Required(i) if i < candidates.len() => Some(candidates[i]),
-            Cursor::Required(_) => {
-                // The `:ok` candidates are exhausted; now the `:info` ones.
-                optional_candidates(model, &state, &entries, ops, first_return, &mut optionals);
-                cursor = Cursor::Optional(0);
-                continue;
-            }
-            Cursor::Optional(i) => optionals.get(i).copied(),
-        };
-        if let Some(op) = candidate {
+        if let Some(&op) = tries.get(cursor) {
             // Try to let `op` take effect now.
+            let optional = ops[op].ret.is_none();
             if let Some(next) = model.step(&state, ops[op].op) {
                 if worth_trying(model, ops, op, &state, &next, &stack) {
                     linearized.insert(op);
-                    let (required, optional) = linearized.key();
-                    if memo.insert(required, next.clone(), optional) {
+                    let (required, taken) = linearized.key();
+                    if memo.insert(required, next.clone(), taken) {
                         // An `:ok` operation that leaves the state as it is (a read) and can take
                         // effect now may as well: any linearization from here can be rearranged
                         // to start with it (it is a candidate, so nothing pending returned before
                         // it was called). If nothing follows it, nothing follows here either.
-                        let forced = matches!(cursor, Cursor::Required(_)) && next == state;
+                        let forced = !optional && next == state;
                         stack.push((cursor, op, std::mem::replace(&mut state, next), forced));
-                        match cursor {
-                            Cursor::Required(_) => {
-                                entries.lift(entries.call_of[op]);
-                                ok_remaining -= 1;
-                            }
-                            Cursor::Optional(_) => entries.optional.unlink(entries.node_of[op]),
+                        if optional {
+                            entries.optional.unlink(entries.node_of[op]);
+                        } else {
+                            entries.lift(entries.call_of[op]);
+                            ok_remaining -= 1;
                         }
                         if ok_remaining > 0 {
-                            first_return =
-                                required_candidates(model, &state, &entries, ops, &mut candidates);
+                            first_return = candidates(model, &state, &entries, ops, &mut tries);
                         }
-                        cursor = Cursor::Required(0);
+                        cursor = 0;
                         continue;
                     }
                     linearized.remove(op);
                 }
             }
-            cursor = match cursor {
-                Cursor::Required(i) => Cursor::Required(i + 1),
-                Cursor::Optional(i) => Cursor::Optional(i + 1),
-            };
+            cursor += 1;
             continue;
         }
         // No candidate is left: the first return's operation cannot be linearized before it
@@ -505,48 +464,39 @@ pub(crate) fn search<M: Model>(
         deepest.record(stack.iter().map(|(_, op, _, _)| *op), first_return, &state);
         // Undo the last choice, and the forced ones before it.
         loop {
-            let Some((choice, op, before, forced)) = stack.pop() else {
+            let Some((position, op, before, forced)) = stack.pop() else {
                 return (deepest.into_outcome(), steps);
             };
             deepest.popped_to(stack.len());
             linearized.remove(op);
             state = before;
-            cursor = match choice {
-                Cursor::Required(i) => {
-                    entries.unlift(entries.call_of[op]);
-                    ok_remaining += 1;
-                    Cursor::Required(i + 1)
-                }
-                Cursor::Optional(i) => {
-                    entries.optional.relink(entries.node_of[op]);
-                    Cursor::Optional(i + 1)
-                }
-            };
+            if ops[op].ret.is_none() {
+                entries.optional.relink(entries.node_of[op]);
+            } else {
+                entries.unlift(entries.call_of[op]);
+                ok_remaining += 1;
+            }
+            cursor = position + 1;
             if !forced {
                 break;
             }
         }
-        first_return = required_candidates(model, &state, &entries, ops, &mut candidates);
-        if let Cursor::Optional(_) = cursor {
-            optional_candidates(model, &state, &entries, ops, first_return, &mut optionals);
-        }
+        first_return = candidates(model, &state, &entries, ops, &mut tries);
     }
 }
 
-/// Whether linearizing `op` (leading from `state` to `next`) can lead anywhere new. Two `:info`
-/// cases never do, because a configuration that dominates the result is explored anyway:
-///
-/// * `op` changes nothing: whatever can follow it can follow without it;
-/// * the configuration was itself reached by an `:info` operation `z`, and `op` alone would have
-///   led from the state before `z` to the same `next` (it overwrote `z`): taking `op` without `z`
-///   is a candidate of that earlier configuration, with fewer optional operations taken.
+/// Whether linearizing `op` (leading from `state` to `next`) can lead anywhere new. An `:info`
+/// operation never does when the configuration was itself reached by an `:info` operation `z`
+/// and `op` alone would have led from the state before `z` to the same `next` (it overwrote `z`):
+/// taking `op` without `z` is a candidate of that earlier configuration, with fewer optional
+/// operations taken.
 fn worth_trying<M: Model>(
     model: &M,
     ops: &[Timed<'_, M::Op>],
     op: usize,
     state: &M::State,
     next: &M::State,
-    stack: &[(Cursor, usize, M::State, bool)],
+    stack: &[(usize, usize, M::State, bool)],
 ) -> bool {
     if ops[op].ret.is_some() {
         return true;
@@ -555,7 +505,7 @@ fn worth_trying<M: Model>(
         return false;
     }
     match stack.last() {
-        Some((Cursor::Optional(_), _, before, _)) => {
+        Some((_, previous, before, _)) if ops[*previous].ret.is_none() => {
             model.step(before, ops[op].op).as_ref() != Some(next)
         }
         _ => true,
