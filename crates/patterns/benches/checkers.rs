@@ -37,7 +37,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Budget per key: rows beyond what the search can do in seconds print "unknown".
+/// Budget per key, and 5 s per check: rows beyond what the search can do print "unknown".
 const STEPS_MAX: u64 = 10_000_000;
 
 struct Row {
@@ -52,6 +52,7 @@ fn measure(history: &History, row: &Row) -> (Report, Duration, usize) {
     let options = Options {
         parallel: row.parallel,
         steps_max: STEPS_MAX,
+        time_limit: Some(Duration::from_secs(5)),
         ..Options::default()
     };
     let before = LIVE_BYTES.load(Ordering::Relaxed);

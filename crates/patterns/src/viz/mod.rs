@@ -18,7 +18,9 @@ pub use figure::{Figure, FigureError};
 pub use sequence::{Arrow, ArrowKind, Band, BandStyle, Layout, Mark, MarkStyle, SequenceDiagram};
 #[cfg(feature = "tables")]
 pub use table::Table;
-pub use timeline::{BarRole, TimelineBar, TimelineLayout, timeline, timeline_layout};
+pub use timeline::{
+    BarRole, TIMELINE_OPERATIONS_MAX, TimelineBar, TimelineLayout, timeline, timeline_layout,
+};
 
 /// Prints one evcxr display block. evcxr keeps the last block of each MIME type in a cell.
 pub fn emit(mime: &str, content: &str) {

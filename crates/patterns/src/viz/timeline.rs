@@ -47,13 +47,26 @@ pub struct TimelineLayout {
     /// Lane names, top to bottom.
     pub lanes: Vec<String>,
     pub bars: Vec<TimelineBar>,
-    /// The right edge of the time axis.
+    /// The edges of the time axis.
+    pub x_start: f64,
     pub x_end: f64,
 }
 
+/// The most operations a timeline draws; a longer history is shown around its culprit (or from
+/// its start), because a figure with more bars than pixels teaches nothing.
+pub const TIMELINE_OPERATIONS_MAX: usize = 300;
+
 /// Lays out `report` as lanes and bars.
 pub fn timeline_layout(report: &Report) -> TimelineLayout {
-    let ops = &report.operations;
+    let culprit = match &report.verdict {
+        Verdict::Illegal(v) => Some(v.culprit),
+        _ => None,
+    };
+    let all = &report.operations;
+    let first = culprit
+        .map_or(0, |c| c.saturating_sub(TIMELINE_OPERATIONS_MAX / 2))
+        .min(all.len().saturating_sub(TIMELINE_OPERATIONS_MAX));
+    let ops = &all[first..all.len().min(first + TIMELINE_OPERATIONS_MAX)];
     let mut lane_processes: Vec<u64> = Vec::new();
     let mut lanes = Vec::new();
     for o in ops {
@@ -67,10 +80,11 @@ pub fn timeline_layout(report: &Report) -> TimelineLayout {
         .map(|o| o.complete_index.unwrap_or(o.invoke_index) as f64)
         .fold(0.0, f64::max)
         + 1.0;
+    let x_start = ops.first().map_or(0.0, |o| o.invoke_index as f64);
     let order = report.order();
     let points = report.linearization_points();
-    let mut rank = vec![None; ops.len()];
-    let mut point = vec![None; ops.len()];
+    let mut rank = vec![None; all.len()];
+    let mut point = vec![None; all.len()];
     for (i, &id) in order.iter().enumerate() {
         rank[id] = Some(i + 1);
         point[id] = match report.consistency {
@@ -78,10 +92,6 @@ pub fn timeline_layout(report: &Report) -> TimelineLayout {
             Consistency::Sequential => None,
         };
     }
-    let culprit = match &report.verdict {
-        Verdict::Illegal(v) => Some(v.culprit),
-        _ => None,
-    };
     let bars = ops
         .iter()
         .map(|o| TimelineBar {
@@ -105,7 +115,12 @@ pub fn timeline_layout(report: &Report) -> TimelineLayout {
             rank: rank[o.id],
         })
         .collect();
-    TimelineLayout { lanes, bars, x_end }
+    TimelineLayout {
+        lanes,
+        bars,
+        x_start,
+        x_end,
+    }
 }
 
 /// Labels are drawn only when they can be read.
@@ -122,7 +137,10 @@ pub fn timeline(report: &Report) -> Result<Figure, FigureError> {
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(110)
-            .build_cartesian_2d(-0.5..layout.x_end + 0.5, -0.6..lane_count as f64 - 0.4)?;
+            .build_cartesian_2d(
+                layout.x_start - 0.5..layout.x_end + 0.5,
+                -0.6..lane_count as f64 - 0.4,
+            )?;
         let lanes = layout.lanes.clone();
         chart
             .configure_mesh()
@@ -237,6 +255,36 @@ mod tests {
         }
         let open = &layout.bars[3];
         assert!(open.open && open.end == layout.x_end);
+    }
+
+    #[test]
+    fn a_long_history_is_drawn_around_its_culprit() {
+        // Thousands of operations: the figure shows a window of them that holds the culprit.
+        let mut h = check::Workload {
+            processes: 3,
+            operations: 2_000,
+            keys: 0,
+            info_percent: 0,
+        }
+        .record(1);
+        let last_read = h
+            .events
+            .iter()
+            .rposition(|e| e.f == "read" && e.kind == EventType::Ok)
+            .unwrap();
+        h.events[last_read].value = Value::Int(-1);
+        let report = check::linearizable(&h, &check::CasRegister::new(0)).unwrap();
+        let layout = timeline_layout(&report);
+        assert_eq!(layout.bars.len(), TIMELINE_OPERATIONS_MAX);
+        assert_eq!(
+            layout
+                .bars
+                .iter()
+                .filter(|b| b.role == BarRole::Culprit)
+                .count(),
+            1
+        );
+        assert!(layout.x_start > 0.0);
     }
 
     #[test]
