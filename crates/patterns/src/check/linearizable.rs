@@ -347,7 +347,8 @@ impl<S: Clone> Deepest<S> {
 ///
 /// Candidates are the `:ok` calls before the first return entry and the `:info` calls made before
 /// `r` returned. The order: an `:ok` operation that can take effect without changing the state (a
-/// read; taken as a forced choice in [`search`]); `r` itself; operations after which `r` can take
+/// read; taken as a forced choice in [`search`]); an `:ok` one that can take effect now but no
+/// longer after `r` (a cas from the current value, while it still can); `r` itself; operations after which `r` can take
 /// effect (the write whose value `r` read, `:ok` or `:info`); the other `:ok` ones, earliest
 /// return first; the other `:info` ones. `:info` operations that cannot change the state are left
 /// out: they are optional, and whatever can follow them can follow without them.
@@ -372,18 +373,25 @@ fn candidates<M: Model>(
         node = entries.optional.next[node];
     }
     let enables = |next: &M::State| model.step(next, ops[first_return].op).is_some();
+    let after_first = model.step(state, ops[first_return].op);
+    let disabled_by_first = |op: usize| {
+        after_first
+            .as_ref()
+            .is_some_and(|s| model.step(s, ops[op].op).is_none())
+    };
     ranked.retain_mut(|(rank, order, op)| {
         let o = &ops[*op];
         let next = model.step(state, o.op);
         *order = o.ret.unwrap_or(o.call);
         *rank = match (&next, o.ret) {
             (Some(n), Some(_)) if n == state => 0,
-            _ if *op == first_return => 1,
+            (Some(_), Some(_)) if *op != first_return && disabled_by_first(*op) => 1,
+            _ if *op == first_return => 2,
             (Some(n), None) if n == state => return false,
             (None, None) => return false,
-            (Some(n), _) if enables(n) => 2,
-            (_, Some(_)) => 3,
-            (_, None) => 4,
+            (Some(n), _) if enables(n) => 3,
+            (_, Some(_)) => 4,
+            (_, None) => 5,
         };
         true
     });
