@@ -60,6 +60,45 @@ impl Call {
 ///
 /// The contract: `step` is a pure function; equal states behave equally (the searches merge them);
 /// operations with different [`Model::partition`] keys never affect each other.
+///
+/// A model fits in a notebook cell. A register that only goes up (`:raise n` keeps the larger):
+///
+/// ```
+/// use patterns::check::{self, Call, Model};
+/// use patterns::history::{parse_edn, Value};
+///
+/// struct MaxRegister;
+///
+/// #[derive(Clone, Debug)]
+/// enum MaxOp { Raise(i64), Read(Option<i64>) }
+///
+/// impl Model for MaxRegister {
+///     type State = i64;
+///     type Op = MaxOp;
+///     fn name(&self) -> String { "max-register".into() }
+///     fn init(&self) -> i64 { 0 }
+///     fn op(&self, call: &Call) -> Result<MaxOp, String> {
+///         match (call.f.as_str(), &call.invoked, call.returned()) {
+///             ("raise", Value::Int(n), _) => Ok(MaxOp::Raise(*n)),
+///             ("read", _, None) => Ok(MaxOp::Read(None)),
+///             ("read", _, Some(Value::Int(n))) => Ok(MaxOp::Read(Some(*n))),
+///             _ => Err(call.unknown_function("max-register", ":raise n or :read")),
+///         }
+///     }
+///     fn step(&self, max: &i64, op: &MaxOp) -> Option<i64> {
+///         match op {
+///             MaxOp::Raise(n) => Some(*max.max(n)),
+///             MaxOp::Read(seen) => seen.is_none_or(|v| v == *max).then_some(*max),
+///         }
+///     }
+/// }
+///
+/// let h = parse_edn("[{:process 0 :type :invoke :f :raise :value 5} {:process 0 :type :ok :f :raise :value 5}
+///                     {:process 0 :type :invoke :f :raise :value 3} {:process 0 :type :ok :f :raise :value 3}
+///                     {:process 1 :type :invoke :f :read :value nil} {:process 1 :type :ok :f :read :value 3}]").unwrap();
+/// let report = check::linearizable(&h, &MaxRegister).unwrap();
+/// assert!(report.is_illegal(), "after raising to 5, a read of 3 is impossible");
+/// ```
 pub trait Model: Sync {
     /// The object's state. Small and cheap to clone: the searches clone it at every step.
     type State: Clone + Eq + Hash + Debug + Send;

@@ -57,6 +57,11 @@ impl Operation {
         out
     }
 
+    /// Whether this operation is known to have taken effect.
+    pub fn is_ok(&self) -> bool {
+        self.completion == Completion::Ok
+    }
+
     /// The process as a learner knows it: its name when the history has one.
     pub fn process_label(&self) -> String {
         self.process_name

@@ -1,7 +1,7 @@
 //! What a check found, said so that a learner sees why: the verdict, in words, on a timeline.
 
 use super::Consistency;
-use super::operations::{Completion, Operation};
+use super::operations::Operation;
 use crate::history::Value;
 use crate::viz::{self, Figure, FigureError};
 use serde::Serialize;
@@ -220,11 +220,4 @@ pub(crate) fn linearization_points(operations: &[Operation], order: &[usize]) ->
             point
         })
         .collect()
-}
-
-impl Operation {
-    /// Whether this operation is known to have taken effect.
-    pub fn is_ok(&self) -> bool {
-        self.completion == Completion::Ok
-    }
 }
