@@ -23,6 +23,7 @@ import hashlib
 import html
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -40,6 +41,8 @@ EVCXR_TARGET_DIR = ROOT / "target" / "evcxr"
 HANDOUTS_DIR = ROOT / "build" / "handouts"
 KERNEL_NAME = "rust"
 CELL_TIMEOUT_S = 900
+# How long a cell's output stream must stay quiet after its reply before the next cell runs.
+LATE_OUTPUT_QUIET_S = 0.15
 
 # Everything Jupyter writes or looks up stays in the project: the kernel spec (JUPYTER_PATH), the
 # connection files (runtime), JupyterLab's settings and workspaces (config, data).
@@ -198,22 +201,44 @@ def output_text(output) -> str:
 def cell_problems(index: int, cell) -> list[str]:
     """A cell fails when it has an error output (compile error) or writes to stderr (a panic or
     a printed error: evcxr reports those as successful executions)."""
+    outputs = cell.get("outputs", [])
+    errors = [strip_ansi(output_text(o)).rstrip() for o in outputs if o.output_type == "error"]
+    stderr = "".join(
+        output_text(o) for o in outputs if o.output_type == "stream" and o.get("name") == "stderr"
+    )
+    stderr = strip_ansi(stderr).strip("\n")
     problems = []
-    for output in cell.get("outputs", []):
-        text = strip_ansi(output_text(output)).rstrip()
-        if output.output_type == "error":
-            problems.append(f"cell {index} failed:\n{indent(text)}")
-        elif output.output_type == "stream" and output.get("name") == "stderr":
-            kind = "panicked" if "panicked" in text else "wrote to stderr"
-            problems.append(f"cell {index} {kind}:\n{indent(text)}")
+    if errors:
+        problems.append(f"cell {index} failed:\n" + "\n".join(indent(e) for e in errors))
+    if stderr:
+        kind = "panicked" if "panicked at" in stderr else "wrote to stderr"
+        problems.append(f"cell {index} {kind}:\n{indent(stderr)}")
     return problems
+
+
+def collect_late_output(client, cell, quiet_s: float = LATE_OUTPUT_QUIET_S) -> None:
+    """Adds to `cell` the output evcxr sends after reporting the cell done. evcxr forwards the
+    child's stdout and stderr from a separate thread, so under load a panic message can arrive
+    after the execute reply, where nbclient no longer listens (and would drop it)."""
+    from nbclient.util import run_sync
+
+    get_message = run_sync(client.kc.get_iopub_msg)
+    while True:
+        try:
+            message = get_message(timeout=quiet_s)
+        except queue.Empty:
+            return
+        if message["msg_type"] in ("stream", "display_data", "error"):
+            cell.outputs.append(nbformat.v4.output_from_msg(message))
 
 
 def indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def execute_notebook(path: Path, cell_timeout_s: int = CELL_TIMEOUT_S) -> NotebookRun:
+def execute_notebook(
+    path: Path, cell_timeout_s: int = CELL_TIMEOUT_S, verbose: bool = False
+) -> NotebookRun:
     """Runs `path` top to bottom in a fresh kernel started in the notebook's folder (so relative
     `:dep` paths resolve), stopping at the first failing cell."""
     from nbclient import NotebookClient
@@ -242,8 +267,11 @@ def execute_notebook(path: Path, cell_timeout_s: int = CELL_TIMEOUT_S) -> Notebo
                     client.execute_cell(cell, index)
                 except Exception as raised:  # CellExecutionError, timeouts, a dead kernel
                     error = raised
+                collect_late_output(client, cell)
                 first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
                 run.cells.append(CellTiming(index, first_line, time.monotonic() - cell_started))
+                if verbose:
+                    print(f"    cell {index:>3}  {run.cells[-1].seconds:6.1f} s  {first_line[:60]}", flush=True)
                 problems = cell_problems(index, cell)
                 if error is not None and not problems:
                     problems = [
@@ -290,7 +318,7 @@ def report(runs: list[NotebookRun]) -> int:
     return 1 if failed else 0
 
 
-def run_all(paths: list[Path], lint: bool) -> list[NotebookRun]:
+def run_all(paths: list[Path], lint: bool, verbose: bool = True) -> list[NotebookRun]:
     runs = []
     for path in paths:
         problems = committed_form_problems(path) if lint else []
@@ -298,7 +326,7 @@ def run_all(paths: list[Path], lint: bool) -> list[NotebookRun]:
             run = NotebookRun(path=path, problems=problems)
         else:
             print(f"--> {display_path(path)}", flush=True)
-            run = execute_notebook(path)
+            run = execute_notebook(path, verbose=verbose)
         status = "ok" if run.ok else "FAILED"
         print(f"    {status} in {run.total_s:.1f} s", flush=True)
         runs.append(run)
