@@ -208,12 +208,29 @@ def cell_problems(index: int, cell) -> list[str]:
     )
     stderr = strip_ansi(stderr).strip("\n")
     problems = []
+    for output in outputs:
+        if output.output_type == "execute_result" and set(output.get("data", {})) == {"text/plain"}:
+            shown = output.data["text/plain"]
+            if DEBUG_OF_DISPLAYABLE.match(shown):
+                problems.append(
+                    f"cell {index} shows {shown.split()[0]} as Debug text, not as HTML:\n"
+                    f"{indent(shown[:200])}\n"
+                    "    evcxr falls back to `{:?}` when its first compile of `(last expression)"
+                    ".evcxr_display()` fails, which happens when that expression moves a variable "
+                    "made in the same cell, or ends with `?` in a cell that also has a `use`; end the cell "
+                    "with a variable instead: "
+                    "`let figure = ...; figure`"
+                )
     if errors:
         problems.append(f"cell {index} failed:\n" + "\n".join(indent(e) for e in errors))
     if stderr:
         kind = "panicked" if "panicked at" in stderr else "wrote to stderr"
         problems.append(f"cell {index} {kind}:\n{indent(stderr)}")
     return problems
+
+
+# A value of a support-crate display type (they derive Debug) shown through evcxr's `{:?}` fallback.
+DEBUG_OF_DISPLAYABLE = re.compile(r"^(Figure|Table|Chart|Diagram|Timeline) \{")
 
 
 def collect_late_output(client, cell, quiet_s: float = LATE_OUTPUT_QUIET_S) -> None:

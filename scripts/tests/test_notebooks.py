@@ -64,6 +64,17 @@ def test_writing_to_stderr_fails_the_check(checked):
     assert run.problems == ["cell 1 wrote to stderr:\n    warning: replica 2 is unreachable"]
 
 
+def test_a_figure_shown_as_debug_text_fails_the_check(checked):
+    # evcxr silently shows `{:?}` instead of the HTML when its first compile of the display call
+    # fails (here: the last expression moves a variable of its own cell); the handout would
+    # carry no figure, so the check fails and says how to write the cell.
+    run = checked["display_fallback"]
+    assert [cell.index for cell in run.cells] == [1, 2, 3], "cell 2 ends with a variable and passes"
+    assert len(run.problems) == 1
+    assert run.problems[0].startswith("cell 3 shows Figure as Debug text, not as HTML")
+    assert "let figure = ...; figure" in run.problems[0]
+
+
 def test_committed_outputs_fail_the_check_before_anything_runs(checked):
     # Outputs and execution counts belong to the handouts, not to git.
     run = checked["committed_outputs"]
