@@ -29,3 +29,16 @@ pub mod node;
 pub mod quorum_kv;
 pub mod sim;
 pub mod viz;
+
+/// plotters, re-exported so a notebook drawing its own [`viz::Figure`] uses the very version and
+/// features this crate was built with: a second `:dep plotters` would be resolved afresh by evcxr
+/// and compiled again.
+pub use plotters;
+/// polars, re-exported for the same reason (`use patterns::polars::prelude::*;` then `df!`): a
+/// `:dep polars` with other features would rebuild polars, the heaviest dependency, in the cell.
+#[cfg(feature = "tables")]
+pub use polars;
+/// tokio, re-exported for [`net::block_on`] futures written in a cell (timers, sockets) without a
+/// second `:dep`.
+#[cfg(feature = "net")]
+pub use tokio;
