@@ -837,6 +837,15 @@ mod verdicts {
               {:process 1, :type :invoke, :f :read, :value nil} {:process 1, :type :ok, :f :read, :value \"v0\"}]",
         );
         assert_eq!(verdicts(&h), (false, true));
+        let report = check::linearizable(&h, &Register::new(Value::Nil)).unwrap();
+        let culprit = report
+            .culprit()
+            .expect("an illegal history names its culprit");
+        assert_eq!(
+            (culprit.f.as_str(), culprit.invoke_index),
+            ("read", 4),
+            "the stale read"
+        );
     }
 
     #[test]

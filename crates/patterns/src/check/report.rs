@@ -51,6 +51,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// The operation that could not be placed, when the history is not consistent: where to look
+    /// in the run's diagram (its `invoke_index` is the event's position in the history).
+    pub fn culprit(&self) -> Option<&Operation> {
+        match &self.verdict {
+            Verdict::Illegal(violation) => self.operations.get(violation.culprit),
+            _ => None,
+        }
+    }
+
     pub fn is_ok(&self) -> bool {
         matches!(self.verdict, Verdict::Ok { .. })
     }
