@@ -1,5 +1,8 @@
 //! `patterns`: the workshop's command line.
 
+mod check;
+mod disk;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -15,9 +18,17 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Check a Jepsen history (EDN) for linearizability or sequential consistency.
+    Check(check::CheckArgs),
+    /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
+    Disk(disk::DiskArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Disk(args) => disk::run(args),
+    }
 }

@@ -11,14 +11,23 @@
 //! | [`history`] | Jepsen histories and EDN |
 //! | [`check`] | linearizability and sequential-consistency checkers |
 //! | [`viz`] | figures, charts, tables, message sequence diagrams |
-//! | [`math`] | Little's Law, queueing and failure math |
+//! | [`math`] | Little's Law, queueing and failure math, queue and fleet simulations |
+//! | [`disk`] | the disk lab: a load generator and an `iostat -x` sampler on `/proc/diskstats` |
 //! | [`wal`] | the write-ahead log on real files |
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
+pub mod check;
+#[cfg(unix)]
+pub mod disk;
+pub mod echo;
 pub mod history;
+pub mod kv;
+pub mod math;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod quorum_kv;
+pub mod sim;
 pub mod viz;
 
 /// plotters, re-exported so a notebook drawing its own [`viz::Figure`] uses the very version and

@@ -252,14 +252,13 @@ mod tests {
         let svg = chart.figure().unwrap().svg().to_string();
         assert!(svg.starts_with("<svg"));
         let texts: Vec<&str> = svg
-            .split("<text")
-            .skip(1)
-            .filter_map(|element| element.split_once('>'))
-            .map(|(_, rest)| rest.split('<').next().unwrap_or("").trim())
+            .split("</text>")
+            .filter_map(|t| t.rsplit('>').next())
+            .map(str::trim)
             .collect();
         assert!(
             texts.contains(&"a") && texts.contains(&"b"),
-            "legend names both series: {texts:?}"
+            "the legend names both series: {texts:?}"
         );
         let log = Chart::new("t")
             .y_scale(Scale::Log)
