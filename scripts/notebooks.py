@@ -199,9 +199,14 @@ def output_text(output) -> str:
     return ""
 
 
+# A value of a support-crate display type (they derive Debug) shown through evcxr's `{:?}` fallback.
+DEBUG_OF_DISPLAYABLE = re.compile(r"^(Figure|Table|Chart|Diagram|Timeline) \{")
+
+
 def cell_problems(index: int, cell) -> list[str]:
-    """A cell fails when it has an error output (compile error) or writes to stderr (a panic or
-    a printed error: evcxr reports those as successful executions)."""
+    """A cell fails when it has an error output (compile error), writes to stderr (a panic or a
+    printed error: evcxr reports those as successful executions), or shows a display type as
+    Debug text (the handout would lose its figure)."""
     outputs = cell.get("outputs", [])
     errors = [strip_ansi(output_text(o)).rstrip() for o in outputs if o.output_type == "error"]
     stderr = "".join(
@@ -228,10 +233,6 @@ def cell_problems(index: int, cell) -> list[str]:
         kind = "panicked" if "panicked at" in stderr else "wrote to stderr"
         problems.append(f"cell {index} {kind}:\n{indent(stderr)}")
     return problems
-
-
-# A value of a support-crate display type (they derive Debug) shown through evcxr's `{:?}` fallback.
-DEBUG_OF_DISPLAYABLE = re.compile(r"^(Figure|Table|Chart|Diagram|Timeline) \{")
 
 
 def collect_late_output(client, cell, quiet_s: float = LATE_OUTPUT_QUIET_S) -> None:
@@ -285,9 +286,10 @@ def execute_notebook(
                     client.execute_cell(cell, index)
                 except Exception as raised:  # CellExecutionError, timeouts, a dead kernel
                     error = raised
+                seconds = time.monotonic() - cell_started
                 collect_late_output(client, cell)
                 first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                run.cells.append(CellTiming(index, first_line, time.monotonic() - cell_started))
+                run.cells.append(CellTiming(index, first_line, seconds))
                 if verbose:
                     print(f"    cell {index:>3}  {run.cells[-1].seconds:6.1f} s  {first_line[:60]}", flush=True)
                 problems = cell_problems(index, cell)
