@@ -425,11 +425,13 @@ def dep_lines(paths: list[Path]) -> list[str]:
 
 
 def sources_digest() -> str:
-    """What a pre-warm depends on: the workspace's crate sources and manifests, evcxr's
-    configuration and version."""
+    """What a pre-warm depends on: the crates' library sources and manifests (not their tests or
+    benchmarks, which a `:dep` does not build), evcxr's configuration and version."""
     digest = hashlib.sha256()
     files = [ROOT / "Cargo.toml", ROOT / "Cargo.lock", EVCXR_CONFIG_DIR / "init.evcxr"]
-    files += sorted(p for p in (ROOT / "crates").rglob("*") if p.is_file())
+    for crate in sorted(p for p in (ROOT / "crates").iterdir() if p.is_dir()):
+        files += [crate / "Cargo.toml", crate / "build.rs"]
+        files += sorted(p for p in (crate / "src").rglob("*") if p.is_file())
     for file in files:
         if file.exists():
             digest.update(str(file.relative_to(ROOT)).encode())
