@@ -52,6 +52,7 @@ os.environ.setdefault("JUPYTER_CONFIG_DIR", str(JUPYTER_DIR / "config"))
 os.environ.setdefault("JUPYTER_DATA_DIR", str(JUPYTER_DIR / "data"))
 os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(JUPYTER_DIR / "runtime"))
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+os.environ.setdefault("IPYTHONDIR", str(JUPYTER_DIR / "ipython"))
 
 import nbformat  # noqa: E402  (the environment above must be set before Jupyter is imported)
 
