@@ -2,7 +2,7 @@
 # set-up first (idempotent: seconds when nothing changed). See README.md.
 # Steps run one after another even under -j: evcxr kernels and cargo share target dirs.
 .NOTPARALLEL:
-.PHONY: setup handouts test lab test-rust test-notebooks bench-quick tla
+.PHONY: setup handouts test lab fmt clippy test-rust doc bench-quick tla test-notebooks
 
 PYTHON := .venv/bin/python
 NOTEBOOKS := $(PYTHON) scripts/notebooks.py
@@ -18,13 +18,19 @@ handouts: setup
 lab: setup
 	$(NOTEBOOKS) lab
 
-## Everything CI checks.
-test: setup test-rust bench-quick tla test-notebooks
+## Everything CI checks (`make -k test` runs every step and reports all that fail).
+test: setup fmt clippy test-rust doc bench-quick tla test-notebooks
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 test-rust:
-	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	cargo test --workspace --all-features
+
+doc:
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 
 ## Every benchmark once, at smoke-test sizes (benches honour BENCH_QUICK=1).

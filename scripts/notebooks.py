@@ -4,7 +4,8 @@
 Subcommands (run with the project venv: `.venv/bin/python scripts/notebooks.py ...`):
 
   install-kernel  register the evcxr kernel in .jupyter/ and write its init.evcxr
-  prewarm         compile each distinct `:dep` line of the notebooks once into target/evcxr
+  prewarm         install-kernel, then compile each distinct `:dep` line of the notebooks once
+                  into target/evcxr
   execute [NB..]  run notebooks top to bottom, each in a fresh kernel, and print their timings
   check [NB..]    reject committed outputs/execution counts/foreign kernels, then execute and fail
                   on any cell that does not compile, errors, panics or writes to stderr
@@ -51,6 +52,7 @@ os.environ.setdefault("JUPYTER_CONFIG_DIR", str(JUPYTER_DIR / "config"))
 os.environ.setdefault("JUPYTER_DATA_DIR", str(JUPYTER_DIR / "data"))
 os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(JUPYTER_DIR / "runtime"))
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+os.environ.setdefault("IPYTHONDIR", str(JUPYTER_DIR / "ipython"))
 
 import nbformat  # noqa: E402  (the environment above must be set before Jupyter is imported)
 
@@ -198,9 +200,14 @@ def output_text(output) -> str:
     return ""
 
 
+# A value of a support-crate display type (they derive Debug) shown through evcxr's `{:?}` fallback.
+DEBUG_OF_DISPLAYABLE = re.compile(r"^(Figure|Table|Chart|Diagram|Timeline) \{")
+
+
 def cell_problems(index: int, cell) -> list[str]:
-    """A cell fails when it has an error output (compile error) or writes to stderr (a panic or
-    a printed error: evcxr reports those as successful executions)."""
+    """A cell fails when it has an error output (compile error), writes to stderr (a panic or a
+    printed error: evcxr reports those as successful executions), or shows a display type as
+    Debug text (the handout would lose its figure)."""
     outputs = cell.get("outputs", [])
     errors = [strip_ansi(output_text(o)).rstrip() for o in outputs if o.output_type == "error"]
     stderr = "".join(
@@ -227,10 +234,6 @@ def cell_problems(index: int, cell) -> list[str]:
         kind = "panicked" if "panicked at" in stderr else "wrote to stderr"
         problems.append(f"cell {index} {kind}:\n{indent(stderr)}")
     return problems
-
-
-# A value of a support-crate display type (they derive Debug) shown through evcxr's `{:?}` fallback.
-DEBUG_OF_DISPLAYABLE = re.compile(r"^(Figure|Table|Chart|Diagram|Timeline) \{")
 
 
 def collect_late_output(client, cell, quiet_s: float = LATE_OUTPUT_QUIET_S) -> None:
@@ -284,9 +287,10 @@ def execute_notebook(
                     client.execute_cell(cell, index)
                 except Exception as raised:  # CellExecutionError, timeouts, a dead kernel
                     error = raised
+                seconds = time.monotonic() - cell_started
                 collect_late_output(client, cell)
                 first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                run.cells.append(CellTiming(index, first_line, time.monotonic() - cell_started))
+                run.cells.append(CellTiming(index, first_line, seconds))
                 if verbose:
                     print(f"    cell {index:>3}  {run.cells[-1].seconds:6.1f} s  {first_line[:60]}", flush=True)
                 problems = cell_problems(index, cell)
@@ -357,13 +361,16 @@ def run_all(paths: list[Path], lint: bool, verbose: bool = True) -> list[Noteboo
 
 def init_evcxr() -> str:
     """evcxr's start-up commands: no optimisation (a cell compiles in about a second instead of
-    several) and one project-local target dir shared by every kernel, so dependencies compiled
-    once (by the pre-warm) are reused by every notebook."""
+    several); one project-local target dir shared by every kernel, so dependencies compiled once
+    (by the pre-warm) are reused by every notebook; and offline resolution, which saves cargo's
+    index update on every `:dep` (2-4 s measured). The pre-warm runs online, so every crate the
+    notebooks name is downloaded; a learner adding a new crate runs `:offline 0` first."""
     target = EVCXR_TARGET_DIR
     return (
         ":opt 0\n"
         f":build_env CARGO_TARGET_DIR={target}\n"
         f":build_env CARGO_BUILD_BUILD_DIR={target}\n"
+        ":offline 1\n"
     )
 
 
@@ -419,11 +426,13 @@ def dep_lines(paths: list[Path]) -> list[str]:
 
 
 def sources_digest() -> str:
-    """What a pre-warm depends on: the workspace's crate sources and manifests, evcxr's
-    configuration and version."""
+    """What a pre-warm depends on: the crates' library sources and manifests (not their tests or
+    benchmarks, which a `:dep` does not build), evcxr's configuration and version."""
     digest = hashlib.sha256()
     files = [ROOT / "Cargo.toml", ROOT / "Cargo.lock", EVCXR_CONFIG_DIR / "init.evcxr"]
-    files += sorted(p for p in (ROOT / "crates").rglob("*") if p.is_file())
+    for crate in sorted(p for p in (ROOT / "crates").iterdir() if p.is_dir()):
+        files += [crate / "Cargo.toml", crate / "build.rs"]
+        files += sorted(p for p in (crate / "src").rglob("*") if p.is_file())
     for file in files:
         if file.exists():
             digest.update(str(file.relative_to(ROOT)).encode())
@@ -448,6 +457,7 @@ def prewarm(paths: list[Path]) -> int:
             notebook = Path(folder) / "prewarm.ipynb"
             nb = nbformat.v4.new_notebook()
             nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Rust", "language": "rust"}
+            nb.cells.append(nbformat.v4.new_code_cell(":offline 0"))
             nb.cells.append(nbformat.v4.new_code_cell(line))
             nbformat.write(nb, notebook)
             print(f"    compiling: {line}", flush=True)
@@ -582,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install-kernel", help="register the Rust kernel in .jupyter/")
-    commands.add_parser("prewarm", help="compile each notebook :dep line once")
+    commands.add_parser("prewarm", help="install-kernel, then compile each :dep line once")
     for name in ("execute", "check"):
         sub = commands.add_parser(name)
         sub.add_argument("notebooks", nargs="*", help="notebooks or folders (default: notebooks/)")
@@ -598,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "install-kernel":
         return install_kernel()
     if args.command == "prewarm":
-        return prewarm(find_notebooks())
+        return install_kernel() or prewarm(find_notebooks())
     if args.command in ("execute", "check"):
         paths = find_notebooks(args.notebooks)
         if not paths:

@@ -80,10 +80,6 @@ else
 fi
 
 # --- The kernel, registered in .jupyter/, and the shared target dir pre-warmed -----------------
-step "Rust kernel (.jupyter/kernels/rust) and evcxr init"
-"$VENV/bin/python" scripts/notebooks.py install-kernel
-done_step "ok"
-
-step "pre-warm the shared evcxr target dir (target/evcxr)"
+step "Rust kernel (.jupyter/kernels/rust), evcxr init, pre-warm of the shared target dir (target/evcxr)"
 "$VENV/bin/python" scripts/notebooks.py prewarm
 done_step "ok"
