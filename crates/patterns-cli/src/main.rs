@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "patterns", version, about = "Patterns of Distributed Systems, runnable")]
+#[command(
+    name = "patterns",
+    version,
+    about = "Patterns of Distributed Systems, runnable"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -20,3 +20,4 @@ pub mod history;
 pub mod net;
 pub mod node;
 pub mod viz;
+pub mod wal;
