@@ -855,3 +855,7 @@ fn recover_segment(
         allocated_bytes,
     }))
 }
+
+#[cfg(test)]
+#[path = "log_tests.rs"]
+mod tests;
