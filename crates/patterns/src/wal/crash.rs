@@ -357,11 +357,28 @@ mod tests {
         // Claim: at every crash point, torn or not, recovery yields every acknowledged entry, in
         // order, and nothing that was not appended (style anchor 13).
         let workload = LogWorkload::default();
-        let explored = explore_crash_points(|d| workload.run(d), |d, o| workload.check(d, o))
-            .unwrap_or_else(|f| panic!("{f}"));
+        let torn_tails_cut = std::cell::Cell::new(0);
+        let explored = explore_crash_points(
+            |d| workload.run(d),
+            |d, o| {
+                let log = Log::open(LOG_DIR, workload.config(d)).map_err(|e| e.to_string())?;
+                if log.recovery().tail_cut.is_some() {
+                    torn_tails_cut.set(torn_tails_cut.get() + 1);
+                }
+                drop(log);
+                workload.check(d, o)
+            },
+        )
+        .unwrap_or_else(|f| panic!("{f}"));
         assert!(
             explored.operations > 50,
             "the workload exercises the log: {explored:?}"
+        );
+        assert!(
+            torn_tails_cut.get() > 10,
+            "torn tails were met and cut: {} of {}",
+            torn_tails_cut.get(),
+            explored.recoveries_checked
         );
     }
 
