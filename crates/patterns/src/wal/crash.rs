@@ -95,6 +95,9 @@ pub struct LogWorkload {
     pub segment_bytes_max: u64,
     pub write_buffer_bytes: usize,
     pub preallocate_bytes: u64,
+    /// Break the write-ahead rule: count an entry as acknowledged as soon as it is written to
+    /// the file, before the sync. The explorer must then find a crash point that loses one.
+    pub acknowledge_before_sync: bool,
 }
 
 impl Default for LogWorkload {
@@ -105,6 +108,7 @@ impl Default for LogWorkload {
             segment_bytes_max: 300,
             write_buffer_bytes: 100,
             preallocate_bytes: 0,
+            acknowledge_before_sync: false,
         }
     }
 }
@@ -157,6 +161,10 @@ impl LogWorkload {
                 .or_default()
                 .insert(payload.clone());
             pending.insert(index, payload);
+            if self.acknowledge_before_sync {
+                log.flush()?;
+                outcome.acknowledged.append(&mut pending);
+            }
             if (step + 1) % self.sync_every == 0 {
                 log.sync()?;
                 outcome.acknowledged.append(&mut pending);
@@ -407,32 +415,14 @@ mod tests {
 
     #[test]
     fn a_log_that_acknowledges_before_syncing_is_caught() {
-        // Claim: the explorer is not vacuous: treating appends as acknowledged before the sync
-        // (the broken write-ahead rule) loses acknowledged entries at some crash point.
-        let workload = LogWorkload::default();
-        let broken = |disk: &Arc<SimulatedFileSystem>| {
-            let mut outcome = LogOutcome::default();
-            let Ok(mut log) = Log::open(LOG_DIR, workload.config(disk)) else {
-                return outcome;
-            };
-            for step in 0..10 {
-                let payload = format!("write {step}").into_bytes();
-                let Ok(index) = log.append(&payload) else {
-                    break;
-                };
-                outcome
-                    .possible
-                    .entry(index)
-                    .or_default()
-                    .insert(payload.clone());
-                outcome.acknowledged.insert(index, payload);
-                if log.flush().is_err() {
-                    break;
-                }
-            }
-            outcome
+        // Claim: the explorer is not vacuous: acknowledging entries before their sync (the
+        // broken write-ahead rule) loses an acknowledged entry at some crash point.
+        let workload = LogWorkload {
+            acknowledge_before_sync: true,
+            ..LogWorkload::default()
         };
-        let failure = explore_crash_points(broken, |d, o| workload.check(d, o)).unwrap_err();
+        let failure =
+            explore_crash_points(|d| workload.run(d), |d, o| workload.check(d, o)).unwrap_err();
         assert!(failure.reason.contains("was lost"), "{failure}");
     }
 }

@@ -40,7 +40,8 @@ pub trait FileSystem: Send + Sync + Debug {
 
 /// An open file: positioned reads and writes, as `pread`/`pwrite`.
 pub trait FileHandle: Send + Sync + Debug {
-    fn len(&self) -> io::Result<u64>;
+    /// The file's length as the page cache sees it.
+    fn len_bytes(&self) -> io::Result<u64>;
     /// Reads exactly `len` bytes at `offset`.
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
     fn write_at(&self, offset: u64, bytes: &[u8]) -> io::Result<()>;
@@ -97,7 +98,7 @@ impl FileSystem for OsFileSystem {
 }
 
 impl FileHandle for OsFile {
-    fn len(&self) -> io::Result<u64> {
+    fn len_bytes(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
 
@@ -210,7 +211,7 @@ fn not_found(path: &Path) -> io::Error {
 /// file.write_at(6, b" and not").unwrap();
 /// disk.restart(Tear::None);
 /// let file = disk.open(Path::new("/d/f"), false).unwrap();
-/// assert_eq!(file.read_at(0, file.len().unwrap() as usize).unwrap(), b"synced");
+/// assert_eq!(file.read_at(0, file.len_bytes().unwrap() as usize).unwrap(), b"synced");
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct SimulatedFileSystem {
@@ -435,7 +436,7 @@ impl SimulatedFile {
 }
 
 impl FileHandle for SimulatedFile {
-    fn len(&self) -> io::Result<u64> {
+    fn len_bytes(&self) -> io::Result<u64> {
         let disk = self.disk()?;
         Ok(disk.inodes.get(self.inode).map_or(0, |i| i.volatile.len()) as u64)
     }
@@ -517,7 +518,7 @@ mod tests {
 
     fn contents(fs: &SimulatedFileSystem, path: &Path) -> Vec<u8> {
         let f = fs.open(path, false).unwrap();
-        f.read_at(0, f.len().unwrap() as usize).unwrap()
+        f.read_at(0, f.len_bytes().unwrap() as usize).unwrap()
     }
 
     #[test]

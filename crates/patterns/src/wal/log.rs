@@ -771,7 +771,9 @@ fn recover_segment(
     let file = fs
         .open(path, false)
         .map_err(|e| WalError::io("open", path, e))?;
-    let len = file.len().map_err(|e| WalError::io("read", path, e))?;
+    let len = file
+        .len_bytes()
+        .map_err(|e| WalError::io("read", path, e))?;
     let bytes = file
         .read_at(0, len as usize)
         .map_err(|e| WalError::io("read", path, e))?;

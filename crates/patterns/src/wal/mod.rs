@@ -13,11 +13,14 @@
 //! | [`LogStore`] | many logs in one ordered key-value map, big-endian keys (TiKV, CockroachDB) |
 //! | [`FileSystem`] | the file layer: [`OsFileSystem`] or [`SimulatedFileSystem`], which loses power |
 //! | [`crash`] | every crash point of a workload, recovered and checked |
+//! | [`cost`] | the cost of durability: each write mode next to the disk's own limit |
+//! | [`draw_segment`] | a picture of a segment's bytes, torn tail included |
 //!
 //! The write-ahead rule: a change is acknowledged only when the log entry describing it is
 //! durable. Everything else here makes that rule cheap (group commit) or bounded (segments,
 //! snapshots, cleaning).
 
+pub mod cost;
 pub mod crash;
 pub mod entry;
 mod error;
@@ -26,6 +29,7 @@ mod group_commit;
 mod kv;
 mod log;
 mod log_store;
+mod segment_map;
 mod snapshot;
 
 pub use entry::{Entry, EntryKind};
@@ -40,6 +44,7 @@ pub use log::{
     parse_segment_file_name, segment_file_name,
 };
 pub use log_store::{KeyOrder, LogId, LogStore, entry_key, sorted_by_key};
+pub use segment_map::{SegmentPart, SegmentSpan, draw_segment, segment_layout};
 pub use snapshot::{SNAPSHOT_FILE, Snapshot, load_snapshot, save_snapshot};
 
 use std::path::{Path, PathBuf};

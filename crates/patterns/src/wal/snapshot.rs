@@ -68,7 +68,9 @@ pub fn load_snapshot(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Snapshot>
     let file = fs
         .open(&path, false)
         .map_err(|e| WalError::io("open", &path, e))?;
-    let len = file.len().map_err(|e| WalError::io("read", &path, e))? as usize;
+    let len = file
+        .len_bytes()
+        .map_err(|e| WalError::io("read", &path, e))? as usize;
     if len < HEADER_BYTES {
         return Err(corrupt(format!(
             "{len} bytes, shorter than its {HEADER_BYTES}-byte header"
