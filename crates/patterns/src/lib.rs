@@ -15,9 +15,13 @@
 //! | [`wal`] | the write-ahead log on real files |
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
+pub mod echo;
 pub mod history;
+pub mod kv;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod quorum_kv;
+pub mod sim;
 pub mod viz;
 pub mod wal;

@@ -153,6 +153,21 @@ impl History {
         time: Option<u64>,
     ) {
         let process = self.process_number(process_name);
+        self.record_as(process, process_name, kind, f, value, time);
+    }
+
+    /// Appends an event for an explicit process number. A client whose operation ended in
+    /// `:info` must go on under a new number (its old operation stays open forever), which
+    /// [`History::next_process_number`] provides.
+    pub fn record_as(
+        &mut self,
+        process: u64,
+        process_name: &str,
+        kind: EventType,
+        f: &str,
+        value: impl Into<Value>,
+        time: Option<u64>,
+    ) {
         self.events.push(Event {
             process,
             process_name: Some(process_name.to_string()),
@@ -165,14 +180,41 @@ impl History {
     }
 
     fn process_number(&self, name: &str) -> u64 {
-        if let Some(e) = self
+        match self
             .events
             .iter()
+            .rev()
             .find(|e| e.process_name.as_deref() == Some(name))
         {
-            return e.process;
+            Some(e) => e.process,
+            None => self.next_process_number(),
         }
+    }
+
+    /// A process number no event uses yet.
+    pub fn next_process_number(&self) -> u64 {
         self.events.iter().map(|e| e.process + 1).max().unwrap_or(0)
+    }
+
+    /// One key's history out of a history of `[key value]` tuples (Jepsen's `independent`
+    /// form), with plain values: the history of a single register.
+    pub fn for_key(&self, key: &str) -> History {
+        let events = self
+            .events
+            .iter()
+            .filter_map(|e| match &e.value {
+                Value::Vector(pair)
+                    if pair.len() == 2 && pair[0] == Value::Str(key.to_string()) =>
+                {
+                    Some(Event {
+                        value: pair[1].clone(),
+                        ..e.clone()
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        History { events }
     }
 
     /// The history as the reference prints it (spec §1.13): one line, keys in the order

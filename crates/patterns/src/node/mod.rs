@@ -20,7 +20,7 @@ mod quorum;
 mod storage;
 
 pub use context::{Context, Effect, Outbox};
-pub use quorum::{Pending, Quorum, QuorumState};
+pub use quorum::{Pending, Quorum, QuorumState, majority};
 pub use storage::{Storage, StorageError};
 
 use crate::history::{EventType, Value};

@@ -7,11 +7,13 @@
 
 mod chart;
 mod figure;
+mod sequence;
 #[cfg(feature = "tables")]
 mod table;
 
 pub use chart::{Chart, Scale};
 pub use figure::{Figure, FigureError};
+pub use sequence::{Arrow, ArrowKind, Band, BandStyle, Layout, Mark, MarkStyle, SequenceDiagram};
 #[cfg(feature = "tables")]
 pub use table::Table;
 

@@ -1,0 +1,619 @@
+//! # Quorum reads and writes, versioned values, read repair
+//!
+//! *Patterns of Distributed Systems*: **Quorum**, **Versioned Value**, and Dynamo's **read repair**
+//! (DeCandia et al., "Dynamo", SOSP 2007, §4.5–4.7). Reference: spec §2.4.
+//!
+//! Every node stores every key. A client sends its request to one node, the *coordinator*, which
+//! asks every replica (itself included) and answers once a quorum has: W replicas for a write,
+//! R for a read. If R + W > N, every read quorum meets every write quorum in at least one replica,
+//! so a read sees the latest acknowledged write... provided "latest" means something. Here a version
+//! is the coordinator's wall-clock timestamp (last write wins), ties broken by the coordinator's id,
+//! so a node with a fast clock wins races it should lose. Quorums alone are also not
+//! linearizable: two reads during one write can see new-then-old. The lesson's scenarios show both.
+//!
+//! The rule in one sentence: a replica keeps a value only if its version is newer than the one it
+//! holds ([`supersedes`]), and a reader answers with the newest version a quorum reported
+//! ([`latest`]).
+//!
+//! Switches ([`Config`]) give the correct form and the classic broken variants: R and W (R + W ≤ N
+//! gives stale reads), read repair off / asynchronous / synchronous, and how a failed write is
+//! reported ([`WriteFailure`]).
+//!
+//! Fixed from the reference (spec §5.2 item 3): read repair writes only to replicas that answered
+//! with an older value or did not answer yet, not to every node; ties between equal timestamps are
+//! broken by coordinator id instead of keeping whichever arrived first; a round that cannot reach its
+//! quorum fails as soon as that is certain, or at its own deadline, well before the client's; and a
+//! failed write is reported as "may have been applied" unless the reference's behaviour is asked for.
+
+use crate::kv::{KvOp, KvReply};
+use crate::node::{
+    Context, Message, Node, Pending, ProcessId, Quorum, QuorumState, RequestId, Tick, majority,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+// ----- versions ------------------------------------------------------------------------------------
+
+/// The version of a value: the coordinator's clock when the write started, then its id.
+/// Ordering compares the timestamp first: last write (by wall clock) wins.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Version {
+    pub timestamp_millis: i64,
+    pub coordinator: ProcessId,
+}
+
+/// A value with its version (the *Versioned Value* pattern).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versioned {
+    pub value: String,
+    pub version: Version,
+}
+
+// ----- configuration -------------------------------------------------------------------------------
+
+/// When a read repairs stale replicas.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReadRepair {
+    /// Never: replicas that missed a write stay stale until the next write of the key.
+    Off,
+    /// Answer the client at once, repair in the background.
+    Async,
+    /// Repair first: answer only once a write quorum holds the value read, so no later read can
+    /// return an older one (the fix for new-then-old reads).
+    Sync,
+}
+
+/// What a coordinator tells the client when a write does not reach its quorum.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteFailure {
+    /// "Failed, and it may still take effect": true, since some replicas may have stored it.
+    /// Histories record `:info`.
+    Indeterminate,
+    /// "Failed": what the reference answers. It promises the write did not happen, which is false
+    /// when a minority stored it; histories record `:fail`, and a checker holds the store to it.
+    Definite,
+}
+
+/// The knobs of a quorum store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// N: every node is a replica of every key.
+    pub replicas: usize,
+    /// R: replies a read waits for.
+    pub read_quorum: usize,
+    /// W: acknowledgements a write waits for.
+    pub write_quorum: usize,
+    pub read_repair: ReadRepair,
+    pub write_failure: WriteFailure,
+    /// How long a coordinator waits for a quorum. Keep it below the client's timeout so that a
+    /// client hears "failed" rather than nothing.
+    pub round_timeout_ticks: Tick,
+}
+
+/// A configuration that cannot work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid quorum configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Majority reads and writes on `replicas` nodes, no read repair, honest failures.
+    pub fn majority(replicas: usize) -> Config {
+        Config {
+            replicas,
+            read_quorum: majority(replicas),
+            write_quorum: majority(replicas),
+            read_repair: ReadRepair::Off,
+            write_failure: WriteFailure::Indeterminate,
+            round_timeout_ticks: 30,
+        }
+    }
+
+    /// Sets R and W, checked against N.
+    pub fn quorums(
+        mut self,
+        read_quorum: usize,
+        write_quorum: usize,
+    ) -> Result<Config, ConfigError> {
+        for (name, q) in [("R", read_quorum), ("W", write_quorum)] {
+            if q == 0 || q > self.replicas {
+                return Err(ConfigError(format!(
+                    "{name} = {q} must be between 1 and N = {}",
+                    self.replicas
+                )));
+            }
+        }
+        self.read_quorum = read_quorum;
+        self.write_quorum = write_quorum;
+        Ok(self)
+    }
+
+    pub fn read_repair(mut self, mode: ReadRepair) -> Config {
+        self.read_repair = mode;
+        self
+    }
+
+    pub fn write_failure(mut self, mode: WriteFailure) -> Config {
+        self.write_failure = mode;
+        self
+    }
+
+    pub fn round_timeout_ticks(mut self, ticks: Tick) -> Config {
+        self.round_timeout_ticks = ticks;
+        self
+    }
+}
+
+// ----- messages ------------------------------------------------------------------------------------
+
+/// Coordinator ↔ replica messages (the reference's INTERNAL_GET/SET requests and responses).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaMessage {
+    Get {
+        correlation: u64,
+        key: String,
+    },
+    GetOk {
+        correlation: u64,
+        stored: Option<Versioned>,
+    },
+    Set {
+        correlation: u64,
+        key: String,
+        value: Versioned,
+    },
+    SetOk {
+        correlation: u64,
+        applied: bool,
+    },
+}
+
+impl Message for ReplicaMessage {
+    fn kind(&self) -> &'static str {
+        match self {
+            ReplicaMessage::Get { .. } => "Get",
+            ReplicaMessage::GetOk { .. } => "GetOk",
+            ReplicaMessage::Set { .. } => "Set",
+            ReplicaMessage::SetOk { .. } => "SetOk",
+        }
+    }
+}
+
+/// The coordinator's only timer: a round's deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundDeadline(pub u64);
+
+// ----- rules ---------------------------------------------------------------------------------------
+
+/// May a replica holding `current` store a write of version `incoming`? Only if it is strictly
+/// newer: a repair that carries an old version can never roll a replica back.
+pub fn supersedes(incoming: &Version, current: Option<&Version>) -> bool {
+    current.is_none_or(|c| incoming > c)
+}
+
+/// The newest value among a quorum's replies.
+pub fn latest<'a>(
+    replies: impl IntoIterator<Item = &'a Option<Versioned>>,
+) -> Option<&'a Versioned> {
+    replies.into_iter().flatten().max_by_key(|v| v.version)
+}
+
+/// Whether every read quorum shares a replica with every write quorum: R + W > N.
+pub fn quorums_overlap(replicas: usize, read_quorum: usize, write_quorum: usize) -> bool {
+    read_quorum + write_quorum > replicas
+}
+
+/// Whether a replica that answered a read with `stored` needs the read's newest version: it has
+/// no value or an older one. Replicas that did not answer are not repaired (they may be down); a
+/// later read will find them.
+pub fn needs_repair(stored: Option<&Versioned>, latest: &Version) -> bool {
+    stored.is_none_or(|v| v.version < *latest)
+}
+
+// ----- the node ------------------------------------------------------------------------------------
+
+/// What a coordinator waits for.
+#[derive(Clone, Debug)]
+enum Round {
+    Write {
+        request: RequestId,
+        quorum: Quorum<()>,
+    },
+    /// A read stays open after it has its R replies, to repair replicas whose (possibly late)
+    /// replies show them stale, and, with synchronous repair, to answer only once W replicas hold
+    /// the value read.
+    Read(ReadRound),
+}
+
+#[derive(Clone, Debug)]
+struct ReadRound {
+    /// The client, until answered.
+    request: Option<RequestId>,
+    key: String,
+    replies: BTreeMap<ProcessId, Option<Versioned>>,
+    /// The newest value among the first R replies: what the client is told.
+    latest: Option<Option<Versioned>>,
+    /// Replicas known to hold `latest`: they said so, or acknowledged its repair.
+    holders: BTreeSet<ProcessId>,
+    /// Replicas sent a repair, not yet acknowledged.
+    repairing: BTreeSet<ProcessId>,
+}
+
+/// A replica, and the coordinator of the requests its clients send it.
+#[derive(Clone, Debug)]
+pub struct QuorumKv {
+    config: Config,
+    /// Replica state: the newest version of each key this node has seen.
+    store: BTreeMap<String, Versioned>,
+    /// Coordinator state: rounds in flight, by correlation id.
+    rounds: Pending<Round>,
+}
+
+const STORAGE_PREFIX: &str = "kv/";
+
+impl QuorumKv {
+    pub fn new(config: Config) -> QuorumKv {
+        QuorumKv {
+            config,
+            store: BTreeMap::new(),
+            rounds: Pending::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The value and version this replica holds for `key`.
+    pub fn versioned(&self, key: &str) -> Option<&Versioned> {
+        self.store.get(key)
+    }
+
+    /// The value this replica holds for `key`.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.store.get(key).map(|v| v.value.as_str())
+    }
+
+    /// Rounds this node coordinates that have not finished.
+    pub fn rounds_in_flight(&self) -> usize {
+        self.rounds.len()
+    }
+
+    fn start_round(&mut self, ctx: &mut Context<'_, Self>, round: Round) -> u64 {
+        let deadline = ctx.now() + self.config.round_timeout_ticks;
+        let correlation = self.rounds.insert(deadline, round);
+        ctx.set_timer(RoundDeadline(correlation), self.config.round_timeout_ticks);
+        correlation
+    }
+
+    /// Sends to every replica, itself included.
+    fn ask_all(&self, ctx: &mut Context<'_, Self>, message: ReplicaMessage) {
+        ctx.broadcast(message.clone());
+        ctx.send(ctx.id(), message);
+    }
+
+    fn finish(&mut self, ctx: &mut Context<'_, Self>, correlation: u64) -> Option<Round> {
+        ctx.cancel_timer(RoundDeadline(correlation));
+        self.rounds.remove(correlation)
+    }
+
+    fn write_failed(&self, reason: &str) -> KvReply {
+        KvReply::Failed {
+            reason: reason.to_string(),
+            maybe_applied: self.config.write_failure == WriteFailure::Indeterminate,
+        }
+    }
+
+    /// A replica answered a read (or acknowledged its repair): decide the value once R replies are
+    /// in, repair whoever is stale, answer when the repair mode allows, close when nothing is left.
+    fn read_progress(&mut self, ctx: &mut Context<'_, Self>, correlation: u64) {
+        let (read_quorum, write_quorum, mode) = (
+            self.config.read_quorum,
+            self.config.write_quorum,
+            self.config.read_repair,
+        );
+        let Some(Round::Read(round)) = self.rounds.get_mut(correlation) else {
+            return;
+        };
+        if round.latest.is_none() && round.replies.len() >= read_quorum {
+            round.latest = Some(latest(round.replies.values()).cloned());
+        }
+        let Some(decided) = round.latest.clone() else {
+            return;
+        };
+        let value = decided.as_ref().map(|v| v.value.clone());
+        let mut answer = true;
+        if let (Some(newest), true) = (&decided, mode != ReadRepair::Off) {
+            for (node, stored) in &round.replies {
+                if round.holders.contains(node) || round.repairing.contains(node) {
+                    continue;
+                }
+                if needs_repair(stored.as_ref(), &newest.version) {
+                    ctx.annotate(format!("read repair of {} → #{}", round.key, node.0));
+                    let repair = ReplicaMessage::Set {
+                        correlation,
+                        key: round.key.clone(),
+                        value: newest.clone(),
+                    };
+                    ctx.send(*node, repair);
+                    round.repairing.insert(*node);
+                } else {
+                    round.holders.insert(*node);
+                }
+            }
+            answer = mode == ReadRepair::Async || round.holders.len() >= write_quorum;
+        }
+        if answer {
+            if let Some(request) = round.request.take() {
+                ctx.reply(request, KvReply::Value(value));
+            }
+        }
+        let everyone_answered = round.replies.len() == ctx.cluster_size();
+        let repaired = round.repairing.is_empty();
+        if round.request.is_none() && (mode == ReadRepair::Off || (everyone_answered && repaired)) {
+            self.finish(ctx, correlation);
+        }
+    }
+
+    fn on_deadline(&mut self, ctx: &mut Context<'_, Self>, correlation: u64) {
+        let Some(round) = self.rounds.remove(correlation) else {
+            return;
+        };
+        match round {
+            Round::Write { request, .. } => {
+                ctx.annotate("write quorum timed out");
+                let reply = self.write_failed("no write quorum before the deadline");
+                ctx.reply(request, reply);
+            }
+            Round::Read(ReadRound {
+                request: Some(request),
+                latest: None,
+                ..
+            }) => {
+                ctx.annotate("read quorum timed out");
+                let reason = "no read quorum before the deadline".to_string();
+                ctx.reply(
+                    request,
+                    KvReply::Failed {
+                        reason,
+                        maybe_applied: false,
+                    },
+                );
+            }
+            Round::Read(ReadRound {
+                request: Some(request),
+                latest: Some(latest),
+                ..
+            }) => {
+                // The read itself succeeded; the repair will finish when it can.
+                ctx.annotate("read repair incomplete");
+                ctx.reply(request, KvReply::Value(latest.map(|v| v.value)));
+            }
+            Round::Read(_) => {}
+        }
+    }
+
+    /// Stores `incoming` if it supersedes what this replica holds; durable before acknowledged.
+    fn apply(&mut self, ctx: &mut Context<'_, Self>, key: String, incoming: Versioned) -> bool {
+        if !supersedes(&incoming.version, self.store.get(&key).map(|v| &v.version)) {
+            return false;
+        }
+        ctx.storage()
+            .put_json(&format!("{STORAGE_PREFIX}{key}"), &incoming);
+        self.store.insert(key, incoming);
+        true
+    }
+}
+
+impl Node for QuorumKv {
+    type Message = ReplicaMessage;
+    type Timer = RoundDeadline;
+    type Operation = KvOp;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        let keys: Vec<String> = ctx
+            .storage()
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(STORAGE_PREFIX).map(str::to_string))
+            .collect();
+        for key in keys {
+            match ctx
+                .storage()
+                .get_json::<Versioned>(&format!("{STORAGE_PREFIX}{key}"))
+            {
+                Ok(Some(v)) => {
+                    self.store.insert(key, v);
+                }
+                Ok(None) => {}
+                Err(e) => ctx.annotate(format!("skipped {e}")),
+            }
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: KvOp) {
+        match op {
+            KvOp::Write { key, value } => {
+                let version = Version {
+                    timestamp_millis: ctx.clock_millis(),
+                    coordinator: ctx.id(),
+                };
+                let quorum = Quorum::of(
+                    self.config.write_quorum,
+                    ctx.cluster_size(),
+                    ctx.now() + self.config.round_timeout_ticks,
+                );
+                let correlation = self.start_round(ctx, Round::Write { request, quorum });
+                self.ask_all(
+                    ctx,
+                    ReplicaMessage::Set {
+                        correlation,
+                        key,
+                        value: Versioned { value, version },
+                    },
+                );
+            }
+            KvOp::Read { key } => {
+                let round = ReadRound {
+                    request: Some(request),
+                    key: key.clone(),
+                    replies: BTreeMap::new(),
+                    latest: None,
+                    holders: BTreeSet::new(),
+                    repairing: BTreeSet::new(),
+                };
+                let correlation = self.start_round(ctx, Round::Read(round));
+                self.ask_all(ctx, ReplicaMessage::Get { correlation, key });
+            }
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: ProcessId,
+        message: ReplicaMessage,
+    ) {
+        match message {
+            // Replica side.
+            ReplicaMessage::Get { correlation, key } => {
+                let stored = self.store.get(&key).cloned();
+                ctx.send(
+                    from,
+                    ReplicaMessage::GetOk {
+                        correlation,
+                        stored,
+                    },
+                );
+            }
+            ReplicaMessage::Set {
+                correlation,
+                key,
+                value,
+            } => {
+                let applied = self.apply(ctx, key, value);
+                // The acknowledgement counts towards a quorum: only once the value is on disk.
+                ctx.send_when_durable(
+                    from,
+                    ReplicaMessage::SetOk {
+                        correlation,
+                        applied,
+                    },
+                );
+            }
+            // Coordinator side. Replies to finished or unknown rounds find nothing and are ignored.
+            ReplicaMessage::GetOk {
+                correlation,
+                stored,
+            } => {
+                let Some(Round::Read(round)) = self.rounds.get_mut(correlation) else {
+                    return;
+                };
+                round.replies.entry(from).or_insert(stored);
+                self.read_progress(ctx, correlation);
+            }
+            ReplicaMessage::SetOk { correlation, .. } => {
+                let reached = match self.rounds.get_mut(correlation) {
+                    Some(Round::Write { quorum, .. }) => {
+                        quorum.record(from, (), true) == QuorumState::Reached
+                    }
+                    Some(Round::Read(round)) => {
+                        round.repairing.remove(&from);
+                        round.holders.insert(from);
+                        self.read_progress(ctx, correlation);
+                        false
+                    }
+                    None => false,
+                };
+                if let Some(Round::Write { request, .. }) =
+                    reached.then(|| self.finish(ctx, correlation)).flatten()
+                {
+                    ctx.reply(request, KvReply::Written);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: RoundDeadline) {
+        self.on_deadline(ctx, timer.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(ts: i64, node: u16) -> Version {
+        Version {
+            timestamp_millis: ts,
+            coordinator: ProcessId(node),
+        }
+    }
+
+    #[test]
+    fn only_a_strictly_newer_version_supersedes() {
+        // (incoming, current, stored?)
+        let table = [
+            (v(10, 0), None, true),
+            (v(10, 0), Some(v(9, 2)), true),
+            (v(10, 0), Some(v(10, 0)), false), // a repair or duplicate of the same write
+            (v(10, 1), Some(v(10, 0)), true),  // equal clocks: the higher coordinator id wins
+            (v(9, 2), Some(v(10, 0)), false),  // an older (or skewed-clock) write never rolls back
+        ];
+        for (incoming, current, expected) in table {
+            assert_eq!(
+                supersedes(&incoming, current.as_ref()),
+                expected,
+                "{incoming:?} over {current:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn quorums_overlap_only_when_r_plus_w_exceeds_n() {
+        // (N, R, W, overlap?)
+        let table = [
+            (3, 2, 2, true),
+            (3, 1, 3, true),
+            (3, 1, 2, false),
+            (5, 1, 3, false),
+            (5, 3, 3, true),
+        ];
+        for (n, r, w, expected) in table {
+            assert_eq!(quorums_overlap(n, r, w), expected, "N={n} R={r} W={w}");
+        }
+    }
+
+    #[test]
+    fn only_replicas_with_an_older_or_no_value_need_repair() {
+        let newest = Versioned {
+            value: "new".into(),
+            version: v(20, 0),
+        };
+        let old = Versioned {
+            value: "old".into(),
+            version: v(10, 0),
+        };
+        let replies = [Some(newest.clone()), Some(old.clone()), None];
+        assert_eq!(latest(replies.iter()), Some(&newest));
+        assert!(!needs_repair(Some(&newest), &newest.version));
+        assert!(needs_repair(Some(&old), &newest.version));
+        assert!(needs_repair(None, &newest.version));
+    }
+
+    #[test]
+    fn a_configuration_checks_r_and_w_against_n() {
+        assert!(Config::majority(3).quorums(0, 2).is_err());
+        assert_eq!(
+            Config::majority(3).quorums(2, 4).unwrap_err().to_string(),
+            "invalid quorum configuration: W = 4 must be between 1 and N = 3"
+        );
+        assert_eq!(Config::majority(5).quorums(1, 3).unwrap().read_quorum, 1);
+    }
+}

@@ -1,0 +1,386 @@
+//! Scenarios that read as stories: a cluster, then steps (cut the network, write, read, heal,
+//! crash, expect), in the spirit of tickloom's DSL (spec §1.16) without its pitfalls: every step
+//! is checked when it runs, a failed expectation names its step, and faults are plain steps, not
+//! side effects of the next action.
+//!
+//! ```
+//! use patterns::echo::{Echo, EchoServer};
+//! use patterns::sim::{Builder, Scenario};
+//! let run = Scenario::new("an isolated node cannot answer")
+//!     .isolate("cyrene")
+//!     .invoke("alice", "cyrene", Echo::new("hello?"))
+//!     .expect("alice gives up", |run| run.last_reply("alice").is_none())
+//!     .reconnect("cyrene")
+//!     .invoke("alice", "cyrene", Echo::new("hello"))
+//!     .expect("and hears back once it is reconnected", |run| run.last_reply("alice").is_some())
+//!     .run(Builder::new(), |_| EchoServer::new())
+//!     .unwrap();
+//! assert_eq!(run.story().len(), 6);
+//! ```
+
+use super::{Builder, NodeInit, OpHandle, Outcome, SimError, Simulation};
+use crate::node::{Node, ReplyOf, Tick};
+use std::collections::BTreeMap;
+use std::fmt;
+
+type Action<N> = Box<dyn Fn(&mut Simulation<N>) -> Result<(), SimError>>;
+type Check<N> = Box<dyn Fn(&ScenarioRun<N>) -> bool>;
+
+enum Step<N: Node> {
+    Fault(Action<N>),
+    Invoke {
+        client: String,
+        node: String,
+        operation: N::Operation,
+        wait: bool,
+    },
+    RunFor(Tick),
+    AwaitOp {
+        client: String,
+    },
+    Await(Check<N>),
+    Expect(Check<N>),
+}
+
+/// A story to run against a cluster: build it step by step, then [`Scenario::run`] it.
+pub struct Scenario<N: Node> {
+    name: String,
+    steps: Vec<(String, Step<N>)>,
+    budget_ticks: Tick,
+}
+
+/// A step that did not go as the story says.
+#[derive(Debug)]
+pub struct ScenarioError {
+    pub scenario: String,
+    /// The step's number, from 1.
+    pub step: usize,
+    pub description: String,
+    pub tick: Tick,
+    pub reason: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "scenario {:?}, step {} ({}) at tick {}: {}",
+            self.scenario, self.step, self.description, self.tick, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A finished run: the simulation, and the story as it happened.
+pub struct ScenarioRun<N: Node> {
+    pub sim: Simulation<N>,
+    story: Vec<(Tick, String)>,
+    last_op: BTreeMap<String, OpHandle>,
+}
+
+impl<N: Node> ScenarioRun<N> {
+    /// Each step with the tick it ran at.
+    pub fn story(&self) -> &[(Tick, String)] {
+        &self.story
+    }
+
+    /// How the client's latest operation ended, if it has.
+    pub fn last_outcome(&self, client: &str) -> Option<&Outcome<ReplyOf<N>>> {
+        self.last_op
+            .get(client)
+            .and_then(|op| self.sim.outcome(*op))
+    }
+
+    /// The reply to the client's latest operation, if one arrived.
+    pub fn last_reply(&self, client: &str) -> Option<&ReplyOf<N>> {
+        self.last_outcome(client).and_then(Outcome::reply)
+    }
+
+    /// The story as text, one step per line.
+    pub fn story_text(&self) -> String {
+        self.story
+            .iter()
+            .map(|(t, s)| format!("tick {t:>4}: {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl<N: Node + 'static> Scenario<N> {
+    pub fn new(name: impl Into<String>) -> Scenario<N> {
+        Scenario {
+            name: name.into(),
+            steps: Vec::new(),
+            budget_ticks: 1_000,
+        }
+    }
+
+    /// How many ticks a waiting step may take before the scenario fails (default 1 000).
+    pub fn budget_ticks(mut self, ticks: Tick) -> Self {
+        self.budget_ticks = ticks;
+        self
+    }
+
+    fn fault(mut self, description: String, action: Action<N>) -> Self {
+        self.steps.push((description, Step::Fault(action)));
+        self
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn refs(names: &[String]) -> Vec<&str> {
+        names.iter().map(String::as_str).collect()
+    }
+
+    /// Cuts the network between two groups.
+    pub fn partition(self, a: &[&str], b: &[&str]) -> Self {
+        let (a, b) = (Self::names(a), Self::names(b));
+        let description = format!("partition {} | {}", a.join(", "), b.join(", "));
+        self.fault(
+            description,
+            Box::new(move |s| s.partition(&Self::refs(&a), &Self::refs(&b))),
+        )
+    }
+
+    /// Cuts the links from one group to another, one way.
+    pub fn partition_one_way(self, from: &[&str], to: &[&str]) -> Self {
+        let (a, b) = (Self::names(from), Self::names(to));
+        let description = format!("cut {} -> {}", a.join(", "), b.join(", "));
+        self.fault(
+            description,
+            Box::new(move |s| s.partition_one_way(&Self::refs(&a), &Self::refs(&b))),
+        )
+    }
+
+    /// Every link back to normal.
+    pub fn heal_all(self) -> Self {
+        self.fault(
+            "heal all".into(),
+            Box::new(|s| {
+                s.heal_all();
+                Ok(())
+            }),
+        )
+    }
+
+    pub fn isolate(self, name: &str) -> Self {
+        let n = name.to_string();
+        self.fault(format!("isolate {name}"), Box::new(move |s| s.isolate(&n)))
+    }
+
+    pub fn reconnect(self, name: &str) -> Self {
+        let n = name.to_string();
+        self.fault(
+            format!("reconnect {name}"),
+            Box::new(move |s| s.reconnect(&n)),
+        )
+    }
+
+    pub fn crash(self, name: &str) -> Self {
+        let n = name.to_string();
+        self.fault(format!("crash {name}"), Box::new(move |s| s.crash(&n)))
+    }
+
+    pub fn restart(self, name: &str) -> Self {
+        let n = name.to_string();
+        self.fault(format!("restart {name}"), Box::new(move |s| s.restart(&n)))
+    }
+
+    /// Delays every message of one type on a link by `extra_ticks`.
+    pub fn delay_kind(self, kind: &str, from: &str, to: &str, extra_ticks: Tick) -> Self {
+        let (k, f, t) = (kind.to_string(), from.to_string(), to.to_string());
+        let description = format!("delay {kind} {from} -> {to} by {extra_ticks} ticks");
+        self.fault(
+            description,
+            Box::new(move |s| s.delay_kind(&k, &f, &t, extra_ticks)),
+        )
+    }
+
+    /// Drops every message of one type on a link.
+    pub fn drop_kind(self, kind: &str, from: &str, to: &str) -> Self {
+        let (k, f, t) = (kind.to_string(), from.to_string(), to.to_string());
+        self.fault(
+            format!("drop {kind} {from} -> {to}"),
+            Box::new(move |s| s.drop_kind(&k, &f, &t)),
+        )
+    }
+
+    /// Sets a node's wall clock.
+    pub fn set_clock(self, name: &str, millis: i64) -> Self {
+        let n = name.to_string();
+        self.fault(
+            format!("set {name}'s clock to {millis} ms"),
+            Box::new(move |s| s.set_clock(&n, millis)),
+        )
+    }
+
+    /// Any other change to the cluster, described in words.
+    pub fn act(
+        self,
+        description: &str,
+        action: impl Fn(&mut Simulation<N>) -> Result<(), SimError> + 'static,
+    ) -> Self {
+        self.fault(description.to_string(), Box::new(action))
+    }
+
+    /// `client` sends `operation` to `node` and waits until it ends (a reply or the client's
+    /// timeout).
+    pub fn invoke(mut self, client: &str, node: &str, operation: N::Operation) -> Self {
+        let description = format!("{client} asks {node}: {operation:?}");
+        let (client, node) = (client.to_string(), node.to_string());
+        self.steps.push((
+            description,
+            Step::Invoke {
+                client,
+                node,
+                operation,
+                wait: true,
+            },
+        ));
+        self
+    }
+
+    /// `client` sends `operation` to `node` and the story goes on without waiting.
+    pub fn start(mut self, client: &str, node: &str, operation: N::Operation) -> Self {
+        let description = format!("{client} starts at {node}: {operation:?}");
+        let (client, node) = (client.to_string(), node.to_string());
+        self.steps.push((
+            description,
+            Step::Invoke {
+                client,
+                node,
+                operation,
+                wait: false,
+            },
+        ));
+        self
+    }
+
+    /// Waits until the client's latest operation has ended.
+    pub fn await_op(mut self, client: &str) -> Self {
+        self.steps.push((
+            format!("wait for {client}'s operation"),
+            Step::AwaitOp {
+                client: client.to_string(),
+            },
+        ));
+        self
+    }
+
+    /// Lets time pass.
+    pub fn run_for(mut self, ticks: Tick) -> Self {
+        self.steps
+            .push((format!("{ticks} ticks pass"), Step::RunFor(ticks)));
+        self
+    }
+
+    /// Runs until `condition` holds, within the budget.
+    pub fn await_until(
+        mut self,
+        description: &str,
+        condition: impl Fn(&ScenarioRun<N>) -> bool + 'static,
+    ) -> Self {
+        self.steps.push((
+            format!("wait until {description}"),
+            Step::Await(Box::new(condition)),
+        ));
+        self
+    }
+
+    /// Checks a claim now; the scenario fails here if it does not hold.
+    pub fn expect(
+        mut self,
+        claim: &str,
+        check: impl Fn(&ScenarioRun<N>) -> bool + 'static,
+    ) -> Self {
+        self.steps
+            .push((format!("expect {claim}"), Step::Expect(Box::new(check))));
+        self
+    }
+
+    /// Runs the story on a cluster built from `builder`.
+    pub fn run(
+        self,
+        builder: Builder,
+        factory: impl FnMut(&NodeInit) -> N + 'static,
+    ) -> Result<ScenarioRun<N>, ScenarioError> {
+        let fail = |step: usize, description: &str, tick: Tick, reason: String| ScenarioError {
+            scenario: self.name.clone(),
+            step,
+            description: description.to_string(),
+            tick,
+            reason,
+        };
+        let sim = builder
+            .build(factory)
+            .map_err(|e| fail(0, "build the cluster", 0, e.to_string()))?;
+        let mut run = ScenarioRun {
+            sim,
+            story: Vec::new(),
+            last_op: BTreeMap::new(),
+        };
+        for (index, (description, step)) in self.steps.iter().enumerate() {
+            let number = index + 1;
+            run.story.push((run.sim.now(), description.clone()));
+            let failed = |run: &ScenarioRun<N>, reason: String| {
+                fail(number, description, run.sim.now(), reason)
+            };
+            match step {
+                Step::Fault(action) => {
+                    action(&mut run.sim).map_err(|e| failed(&run, e.to_string()))?
+                }
+                Step::Invoke {
+                    client,
+                    node,
+                    operation,
+                    wait,
+                } => {
+                    let op = run
+                        .sim
+                        .invoke(client, node, operation.clone())
+                        .map_err(|e| failed(&run, e.to_string()))?;
+                    run.last_op.insert(client.clone(), op);
+                    if *wait {
+                        run.sim
+                            .run_until_done(op, self.budget_ticks)
+                            .map(|_| ())
+                            .map_err(|e| failed(&run, e.to_string()))?;
+                    }
+                }
+                Step::AwaitOp { client } => {
+                    let op = *run
+                        .last_op
+                        .get(client)
+                        .ok_or_else(|| failed(&run, format!("{client} has invoked nothing")))?;
+                    run.sim
+                        .run_until_done(op, self.budget_ticks)
+                        .map(|_| ())
+                        .map_err(|e| failed(&run, e.to_string()))?;
+                }
+                Step::RunFor(ticks) => run.sim.run_for(*ticks),
+                Step::Await(condition) => {
+                    let start = run.sim.now();
+                    loop {
+                        if condition(&run) {
+                            break;
+                        }
+                        if run.sim.now() >= start + self.budget_ticks || !run.sim.step() {
+                            let reason =
+                                format!("still false after {} ticks", run.sim.now() - start);
+                            return Err(failed(&run, reason));
+                        }
+                    }
+                }
+                Step::Expect(check) => {
+                    if !check(&run) {
+                        return Err(failed(&run, "the claim does not hold".into()));
+                    }
+                }
+            }
+        }
+        Ok(run)
+    }
+}
