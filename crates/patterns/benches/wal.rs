@@ -5,6 +5,7 @@
 //!
 //! `cargo bench -p patterns --bench wal` (full: 1,000 and 100,000 appends of 40 and 4,096 bytes)
 //! `BENCH_QUICK=1 cargo bench -p patterns --bench wal` (300 appends, one repetition: a smoke run)
+//! `BENCH_APPENDS=1000,10000 cargo bench -p patterns --bench wal` (other append counts)
 //!
 //! Columns: entries/s and payload MB/s; fsyncs the log made (segment creation included); p50/p99
 //! append-to-durable latency; the disk's entries/s with the same number of syncs; `vs disk` =
@@ -66,7 +67,18 @@ fn main() {
         || std::env::args().any(|a| a == "--quick");
     let parent = Path::new(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(parent).expect("target tmp dir");
-    let counts: &[usize] = if quick { &[300] } else { &[1_000, 100_000] };
+    let counts: Vec<usize> = match std::env::var("BENCH_APPENDS") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("BENCH_APPENDS is a comma-separated list of counts")
+            })
+            .collect(),
+        Err(_) if quick => vec![300],
+        Err(_) => vec![1_000, 100_000],
+    };
     let modes = [
         WriteMode::FsyncPerAppend,
         WriteMode::FsyncPerAppendPreallocated,
@@ -85,7 +97,7 @@ fn main() {
         "| appends | payload B | mode | entries/s | MB/s | fsyncs | p50 µs | p99 µs | disk entries/s | vs disk | gain | disk gain | gain ratio |"
     );
     println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &appends in counts {
+    for &appends in &counts {
         for size in [40usize, 4096] {
             let data = payload(size);
             let repetitions = if quick || appends > 1_000 { 1 } else { 3 };

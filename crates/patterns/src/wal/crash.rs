@@ -9,8 +9,8 @@
 //! nothing else appears.
 
 use super::{
-    Command, FileSystem, KvStore, Log, LogConfig, SimulatedFileSystem, Tear, WalError,
-    entry::EntryKind,
+    Command, DurableKvStore, Entry, FileSystem, Log, LogConfig, SimulatedFileSystem, Tear,
+    WalError, entry::EntryKind,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -238,8 +238,6 @@ impl LogWorkload {
     }
 }
 
-use super::Entry;
-
 /// A key-value workload: sets, deletes and transactions, with a snapshot in the middle.
 #[derive(Clone, Debug)]
 pub struct KvWorkload {
@@ -296,7 +294,7 @@ impl KvWorkload {
     /// Runs until the end or the first error.
     pub fn run(&self, disk: &Arc<SimulatedFileSystem>) -> KvOutcome {
         let mut outcome = KvOutcome::default();
-        let Ok(mut store) = KvStore::open(KV_DIR, self.config(disk)) else {
+        let Ok(mut store) = DurableKvStore::open(KV_DIR, self.config(disk)) else {
             return outcome;
         };
         for step in 0..self.commands {
@@ -321,8 +319,8 @@ impl KvWorkload {
         disk: &Arc<SimulatedFileSystem>,
         outcome: &KvOutcome,
     ) -> Result<(), String> {
-        let store =
-            KvStore::open(KV_DIR, self.config(disk)).map_err(|e| format!("reopen failed: {e}"))?;
+        let store = DurableKvStore::open(KV_DIR, self.config(disk))
+            .map_err(|e| format!("reopen failed: {e}"))?;
         let mut expected = BTreeMap::new();
         for command in &outcome.acknowledged {
             command.apply(&mut expected);

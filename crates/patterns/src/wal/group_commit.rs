@@ -89,6 +89,7 @@ impl GroupCommitLog {
                 reason: "batch_entries_max must be at least 1".into(),
             });
         }
+        let dir = log.dir().to_path_buf();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 log,
@@ -107,7 +108,7 @@ impl GroupCommitLog {
         let committer = std::thread::Builder::new()
             .name("wal-committer".into())
             .spawn(move || commit_batches(&for_committer))
-            .map_err(|e| WalError::io("start the committer thread for", "", e))?;
+            .map_err(|e| WalError::io("start the committer thread for", dir, e))?;
         Ok(GroupCommitLog {
             shared,
             committer: Some(committer),

@@ -58,24 +58,24 @@ impl Command {
 /// A key-value store whose every acknowledged change is in a write-ahead log.
 ///
 /// ```
-/// use patterns::wal::{KvStore, LogConfig, ScratchDir};
+/// use patterns::wal::{DurableKvStore, LogConfig, ScratchDir};
 /// let dir = ScratchDir::new("doc-kv").unwrap();
-/// let mut store = KvStore::open(dir.path(), LogConfig::default()).unwrap();
+/// let mut store = DurableKvStore::open(dir.path(), LogConfig::default()).unwrap();
 /// store.set("title", "Microservices").unwrap();
 /// drop(store); // a crash: nothing but the log is left
-/// let store = KvStore::open(dir.path(), LogConfig::default()).unwrap();
+/// let store = DurableKvStore::open(dir.path(), LogConfig::default()).unwrap();
 /// assert_eq!(store.get("title"), Some("Microservices"));
 /// ```
 #[derive(Debug)]
-pub struct KvStore {
+pub struct DurableKvStore {
     log: Log,
     values: BTreeMap<String, String>,
     applied_index: u64,
 }
 
-impl KvStore {
+impl DurableKvStore {
     /// Opens the store in `dir`: loads the snapshot, then replays the log after it.
-    pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> Result<KvStore, WalError> {
+    pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> Result<DurableKvStore, WalError> {
         let dir = dir.as_ref();
         let fs = config.file_system.clone();
         let log = Log::open(dir, config)?;
@@ -113,7 +113,7 @@ impl KvStore {
             }
             applied_index = entry.index;
         }
-        Ok(KvStore {
+        Ok(DurableKvStore {
             log,
             values,
             applied_index,
@@ -193,12 +193,12 @@ mod tests {
     fn the_store_recovers_its_state_from_the_log() {
         // Claim: values put before a crash are there after reopening (spec §3.1 #14).
         let dir = ScratchDir::new("kv-recover").unwrap();
-        let mut store = KvStore::open(dir.path(), LogConfig::default()).unwrap();
+        let mut store = DurableKvStore::open(dir.path(), LogConfig::default()).unwrap();
         store.set("title", "Microservices").unwrap();
         store.set("author", "Martin").unwrap();
         store.set("newTitle", "Distributed Systems").unwrap();
         drop(store);
-        let store = KvStore::open(dir.path(), LogConfig::default()).unwrap();
+        let store = DurableKvStore::open(dir.path(), LogConfig::default()).unwrap();
         assert_eq!(store.get("title"), Some("Microservices"));
         assert_eq!(store.get("author"), Some("Martin"));
         assert_eq!(store.get("newTitle"), Some("Distributed Systems"));
@@ -208,13 +208,13 @@ mod tests {
     fn deletes_and_transactions_replay_in_log_order() {
         // Claim: replay applies sets, deletes and transactions in the order they were logged.
         let dir = ScratchDir::new("kv-order").unwrap();
-        let mut store = KvStore::open(dir.path(), LogConfig::default()).unwrap();
+        let mut store = DurableKvStore::open(dir.path(), LogConfig::default()).unwrap();
         store.set("a", "1").unwrap();
         store.transaction(&[("a", "2"), ("b", "2")]).unwrap();
         store.delete("b").unwrap();
         let before = store.values().clone();
         drop(store);
-        let store = KvStore::open(dir.path(), LogConfig::default()).unwrap();
+        let store = DurableKvStore::open(dir.path(), LogConfig::default()).unwrap();
         assert_eq!(store.values(), &before);
         assert_eq!(store.get("a"), Some("2"));
         assert_eq!(store.get("b"), None);
@@ -229,7 +229,7 @@ mod tests {
             segment_bytes_max: 200,
             ..LogConfig::default()
         };
-        let mut store = KvStore::open(dir.path(), config()).unwrap();
+        let mut store = DurableKvStore::open(dir.path(), config()).unwrap();
         for i in 0..20 {
             store.set(&format!("k{}", i % 5), &format!("v{i}")).unwrap();
         }
@@ -240,7 +240,7 @@ mod tests {
         store.set("after", "snapshot").unwrap();
         let expected = store.values().clone();
         drop(store);
-        let store = KvStore::open(dir.path(), config()).unwrap();
+        let store = DurableKvStore::open(dir.path(), config()).unwrap();
         assert_eq!(store.values(), &expected);
         assert_eq!(store.applied_index(), 21);
     }

@@ -8,7 +8,7 @@
 //! | [`entry`] | the frame: length, CRC over every other byte, index, kind, timestamp, payload |
 //! | [`Log`] | segments, sync, read at/from an index, truncate, recovery that cuts a torn tail, cleaning |
 //! | [`save_snapshot`] / [`load_snapshot`] | state as of an index, replaced atomically |
-//! | [`KvStore`] | a durable key-value store: log first, then apply; rebuilt from snapshot + log |
+//! | [`DurableKvStore`] | a durable key-value store: log first, then apply; rebuilt from snapshot + log |
 //! | [`GroupCommitLog`] | one sync for many appenders: the optimized log (BookKeeper journal) |
 //! | [`LogStore`] | many logs in one ordered key-value map, big-endian keys (TiKV, CockroachDB) |
 //! | [`FileSystem`] | the file layer: [`OsFileSystem`] or [`SimulatedFileSystem`], which loses power |
@@ -38,7 +38,7 @@ pub use file_system::{
     FileHandle, FileSystem, OsFileSystem, SECTOR_BYTES, SimulatedFileSystem, Tear,
 };
 pub use group_commit::{GroupCommitConfig, GroupCommitLog};
-pub use kv::{Command, KvStore};
+pub use kv::{Command, DurableKvStore};
 pub use log::{
     Log, LogConfig, LogStats, Recovery, SEGMENT_HEADER_BYTES, SegmentInfo, TailCut,
     parse_segment_file_name, segment_file_name,
