@@ -108,7 +108,8 @@ pub struct LogStats {
     pub appends: u64,
     /// Write calls to segment files.
     pub writes: u64,
-    /// `fdatasync`s of segment files.
+    /// `fdatasync`s of segment files: appends made durable, plus the syncs that roll a segment
+    /// (the full one, and the new one's header) and make a truncation durable.
     pub syncs: u64,
     pub bytes_written: u64,
 }
