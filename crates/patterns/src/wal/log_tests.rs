@@ -507,3 +507,78 @@ fn a_payload_larger_than_a_segment_is_refused_and_the_log_keeps_working() {
     let log = Log::open(dir.path(), cfg).unwrap();
     assert_eq!(indexes(&log), vec![1, 2]);
 }
+
+mod model {
+    //! The log against a plain vector, over random operation sequences.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Append(usize),
+        Sync,
+        Truncate(u64),
+        CleanBefore(u64),
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0usize..90).prop_map(Op::Append),
+            2 => Just(Op::Sync),
+            1 => (0u64..12).prop_map(Op::Truncate),
+            1 => (0u64..12).prop_map(Op::CleanBefore),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_log_reads_like_a_vector_under_any_sequence_of_operations(ops in proptest::collection::vec(op(), 1..60)) {
+            // Claim: after every operation (appends rolling small segments, syncs, truncations,
+            // cleanings, clean reopens) the log holds exactly what a vector model holds, from its
+            // first index on, and read_from agrees with read_all at every index.
+            let disk = Arc::new(SimulatedFileSystem::new());
+            let config = LogConfig { segment_bytes_max: 160, write_buffer_bytes: 64, ..LogConfig::on(disk.clone()) };
+            let mut log = Log::open("/m", config.clone()).unwrap();
+            let mut model: Vec<(u64, Vec<u8>)> = Vec::new();
+            let mut written = 0u64;
+            for op in ops {
+                match op {
+                    Op::Append(len) => {
+                        written += 1;
+                        let payload = vec![(written % 251) as u8; len];
+                        let index = log.append(&payload).unwrap();
+                        prop_assert_eq!(index, model.last().map_or(log.first_index(), |e| e.0 + 1));
+                        model.push((index, payload));
+                    }
+                    Op::Sync => prop_assert_eq!(log.sync().unwrap(), log.last_index()),
+                    Op::Truncate(back) => {
+                        let from = log.next_index().saturating_sub(back).max(log.first_index());
+                        log.truncate(from).unwrap();
+                        model.retain(|e| e.0 < from);
+                    }
+                    Op::CleanBefore(ahead) => {
+                        log.clean_before(log.first_index() + ahead).unwrap();
+                        let first = log.first_index();
+                        model.retain(|e| e.0 >= first);
+                    }
+                    Op::Reopen => {
+                        log.sync().unwrap();
+                        drop(log);
+                        log = Log::open("/m", config.clone()).unwrap();
+                    }
+                }
+                let got: Vec<(u64, Vec<u8>)> = log.read_all().unwrap().into_iter().map(|e| (e.index, e.payload)).collect();
+                prop_assert_eq!(&got, &model);
+                if let Some(middle) = model.get(model.len() / 2) {
+                    let tail = log.read_from(middle.0).unwrap();
+                    prop_assert_eq!(tail.len(), model.len() - model.len() / 2);
+                    prop_assert_eq!(&log.read_at(middle.0).unwrap().payload, &middle.1);
+                }
+            }
+        }
+    }
+}
