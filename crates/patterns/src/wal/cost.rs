@@ -19,12 +19,16 @@ pub enum WriteMode {
     /// The same on a segment grown ahead by zeros (`preallocate_bytes`).
     FsyncPerAppendPreallocated,
     /// A committer syncs once per `batch` appends ([`GroupCommitLog`]).
-    GroupCommit { batch: usize },
+    GroupCommit {
+        /// Appends per sync.
+        batch: usize,
+    },
     /// Never sync: fast, and nothing is durable.
     NoSync,
 }
 
 impl WriteMode {
+    /// The row label in tables and charts.
     pub fn name(self) -> String {
         match self {
             WriteMode::FsyncPerAppend => "fsync per append".into(),
@@ -38,7 +42,9 @@ impl WriteMode {
 /// One timed run.
 #[derive(Clone, Debug)]
 pub struct Measurement {
+    /// Entries appended.
     pub appends: usize,
+    /// From the first append until the last entry was durable (or written, without syncs).
     pub elapsed: Duration,
     /// `fdatasync`s made (segment creation included for a log).
     pub syncs: u64,
@@ -47,6 +53,7 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// Throughput.
     pub fn entries_per_second(&self) -> f64 {
         self.appends as f64 / self.elapsed.as_secs_f64()
     }

@@ -21,14 +21,18 @@ use std::sync::Arc;
 /// torn or not.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CrashPoint {
+    /// The failing operation, counted from 1.
     pub operation: u64,
+    /// What became of the last unsynced write.
     pub tear: Tear,
 }
 
 /// A crash point whose recovery broke a claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CrashFailure {
+    /// Where the power failed.
     pub point: CrashPoint,
+    /// The claim that broke.
     pub reason: String,
 }
 
@@ -90,10 +94,15 @@ pub fn explore_crash_points<T>(
 /// a cleaning, on small segments so that every kind of operation happens.
 #[derive(Clone, Debug)]
 pub struct LogWorkload {
+    /// Entries appended in all.
     pub appends: usize,
+    /// A sync (and so an acknowledgement) after this many appends.
     pub sync_every: usize,
+    /// See [`LogConfig::segment_bytes_max`]: small, so segments roll.
     pub segment_bytes_max: u64,
+    /// See [`LogConfig::write_buffer_bytes`].
     pub write_buffer_bytes: usize,
+    /// See [`LogConfig::preallocate_bytes`].
     pub preallocate_bytes: u64,
     /// Break the write-ahead rule: count an entry as acknowledged as soon as it is written to
     /// the file, before the sync. The explorer must then find a crash point that loses one.
@@ -241,7 +250,9 @@ impl LogWorkload {
 /// A key-value workload: sets, deletes and transactions, with a snapshot in the middle.
 #[derive(Clone, Debug)]
 pub struct KvWorkload {
+    /// Commands executed in all (a snapshot is taken halfway).
     pub commands: usize,
+    /// See [`LogConfig::segment_bytes_max`]: small, so segments roll and get cleaned.
     pub segment_bytes_max: u64,
 }
 

@@ -52,9 +52,11 @@ impl EntryKind {
 pub struct Entry {
     /// Position in the log, from 1, with no gaps.
     pub index: u64,
+    /// What the entry is for.
     pub kind: EntryKind,
     /// Wall-clock time of the append, kept so that age-based cleaning works after a restart.
     pub timestamp_ms: u64,
+    /// The application's bytes.
     pub payload: Vec<u8>,
 }
 
@@ -71,11 +73,18 @@ pub fn now_ms() -> u64 {
 pub enum FrameError {
     /// Fewer bytes than the frame needs: the end of the data, or a write cut short.
     Truncated {
+        /// Bytes the frame (or its header) needs.
         needed_bytes: usize,
+        /// Bytes that remain.
         available_bytes: usize,
     },
     /// The bytes changed after they were written: a torn sector or a flipped bit.
-    ChecksumMismatch { stored: u32, computed: u32 },
+    ChecksumMismatch {
+        /// The CRC in the frame.
+        stored: u32,
+        /// The CRC of the bytes as read.
+        computed: u32,
+    },
     /// The checksum matches but the kind is unknown (written by a newer version?).
     UnknownKind(u8),
 }

@@ -13,32 +13,69 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum WalError {
     /// The log directory's path names a file.
-    DirectoryIsAFile { path: PathBuf },
+    DirectoryIsAFile {
+        /// The path given as the log directory.
+        path: PathBuf,
+    },
     /// The operating system (or the simulated disk) refused an operation.
     Io {
+        /// What the log was doing ("sync", "create", ...).
         operation: &'static str,
+        /// The file or directory it was doing it to.
         path: PathBuf,
+        /// The operating system's (or simulated disk's) error.
         source: io::Error,
     },
     /// Bytes that should hold synced entries do not decode. Only the tail of the newest segment
     /// can be torn by a crash; anything else is damage the log refuses to paper over.
     CorruptSegment {
+        /// The segment file.
         path: PathBuf,
+        /// Where in it the bad bytes start.
         offset_bytes: u64,
+        /// Why they do not decode.
         reason: String,
     },
     /// A snapshot file does not decode (snapshots are replaced atomically, so never torn).
-    CorruptSnapshot { path: PathBuf, reason: String },
+    CorruptSnapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// A stored entry decodes but its payload is not what the reader expects.
-    CorruptEntry { index: u64, reason: String },
+    CorruptEntry {
+        /// The entry's index.
+        index: u64,
+        /// Why its payload is unreadable.
+        reason: String,
+    },
     /// An index outside the entries the log holds.
-    IndexOutOfRange { index: u64, first: u64, last: u64 },
+    IndexOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// The oldest index held.
+        first: u64,
+        /// The newest index held (first − 1 when empty).
+        last: u64,
+    },
     /// A payload that cannot fit in one segment.
-    EntryTooLarge { payload_bytes: u64, max_bytes: u64 },
+    EntryTooLarge {
+        /// The payload's size.
+        payload_bytes: u64,
+        /// The largest payload a segment can hold.
+        max_bytes: u64,
+    },
     /// A configuration value that cannot work.
-    InvalidConfig { reason: String },
+    InvalidConfig {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An earlier write or sync failed, so nothing more is accepted.
-    Stopped { cause: String },
+    Stopped {
+        /// The failure that stopped it.
+        cause: String,
+    },
 }
 
 impl WalError {

@@ -31,6 +31,7 @@ pub trait FileSystem: Send + Sync + Debug {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Opens a file for reading and writing, creating it if `create`.
     fn open(&self, path: &Path, create: bool) -> io::Result<Box<dyn FileHandle>>;
+    /// Removes a file (durable after [`FileSystem::sync_dir`]).
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Replaces `to` with `from` atomically.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -44,7 +45,9 @@ pub trait FileHandle: Send + Sync + Debug {
     fn len_bytes(&self) -> io::Result<u64>;
     /// Reads exactly `len` bytes at `offset`.
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    /// Writes all of `bytes` at `offset` (into the page cache: durable after a sync).
     fn write_at(&self, offset: u64, bytes: &[u8]) -> io::Result<()>;
+    /// Truncates or extends (with zeros) the file.
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes every write and size change durable (`fdatasync`).
     fn sync_data(&self) -> io::Result<()>;
@@ -227,6 +230,7 @@ struct SimulatedFile {
 }
 
 impl SimulatedFileSystem {
+    /// An empty disk with the power on.
     pub fn new() -> SimulatedFileSystem {
         SimulatedFileSystem::default()
     }

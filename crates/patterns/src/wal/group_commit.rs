@@ -174,14 +174,17 @@ impl GroupCommitLog {
         Ok(self.durable_index())
     }
 
+    /// Every entry up to here is durable.
     pub fn durable_index(&self) -> u64 {
         self.shared.lock().log.durable_index()
     }
 
+    /// The newest entry appended, durable or not.
     pub fn last_index(&self) -> u64 {
         self.shared.lock().log.last_index()
     }
 
+    /// The underlying log's counters (syncs are group syncs).
     pub fn stats(&self) -> LogStats {
         self.shared.lock().log.stats()
     }

@@ -19,15 +19,21 @@ use std::path::Path;
 /// A change to the store, as logged (JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
+    /// `key` now holds `value`.
     Set {
+        /// The key.
         key: String,
+        /// Its new value.
         value: String,
     },
+    /// `key` holds nothing.
     Delete {
+        /// The key.
         key: String,
     },
     /// Several sets that take effect together or not at all.
     Transaction {
+        /// (key, value) pairs, applied in order.
         sets: Vec<(String, String)>,
     },
 }
@@ -120,6 +126,7 @@ impl DurableKvStore {
         })
     }
 
+    /// The value of `key`, as of the last acknowledged command.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
     }
@@ -134,10 +141,12 @@ impl DurableKvStore {
         self.applied_index
     }
 
+    /// The log underneath (segments, indexes, stats).
     pub fn log(&self) -> &Log {
         &self.log
     }
 
+    /// Sets `key` to `value`; returns the command's log index once it is durable.
     pub fn set(&mut self, key: &str, value: &str) -> Result<u64, WalError> {
         self.execute(Command::Set {
             key: key.into(),
@@ -145,6 +154,7 @@ impl DurableKvStore {
         })
     }
 
+    /// Deletes `key`; returns the command's log index once it is durable.
     pub fn delete(&mut self, key: &str) -> Result<u64, WalError> {
         self.execute(Command::Delete { key: key.into() })
     }

@@ -105,20 +105,25 @@ impl LogConfig {
 /// Counters of what a log did: the numbers behind the cost of durability.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogStats {
+    /// Entries appended.
     pub appends: u64,
     /// Write calls to segment files.
     pub writes: u64,
     /// `fdatasync`s of segment files: appends made durable, plus the syncs that roll a segment
     /// (the full one, and the new one's header) and make a truncation durable.
     pub syncs: u64,
+    /// Bytes written to segment files (frames, padding and preallocated zeros).
     pub bytes_written: u64,
 }
 
 /// The tail that recovery cut off the newest segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TailCut {
+    /// The newest segment's file.
     pub segment: PathBuf,
+    /// Where the first bad frame started: the segment's new length.
     pub offset_bytes: u64,
+    /// Bytes removed.
     pub bytes_cut: u64,
     /// Why the first cut frame was rejected.
     pub reason: String,
@@ -127,8 +132,11 @@ pub struct TailCut {
 /// What opening a log found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
+    /// Segment files found.
     pub segments: usize,
+    /// Entries found, every one with a valid CRC and index.
     pub entries: u64,
+    /// The torn tail cut off the newest segment, if there was one.
     pub tail_cut: Option<TailCut>,
 }
 
@@ -159,9 +167,13 @@ impl fmt::Display for Recovery {
 /// A segment as the notebook draws it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentInfo {
+    /// `<first index, 20 digits>.log`.
     pub file_name: String,
+    /// The index of its first entry.
     pub first_index: u64,
+    /// Entries it holds.
     pub entries: u64,
+    /// Its length, header and buffered bytes included.
     pub bytes: u64,
     /// Timestamp of its newest entry (0 when empty): what age-based cleaning looks at.
     pub last_timestamp_ms: u64,
@@ -331,14 +343,17 @@ impl Log {
         &self.recovery
     }
 
+    /// The directory holding the segments.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The configuration it was opened with.
     pub fn config(&self) -> &LogConfig {
         &self.config
     }
 
+    /// Counters since it was opened.
     pub fn stats(&self) -> LogStats {
         self.stats.clone()
     }
@@ -365,6 +380,7 @@ impl Log {
         self.durable_index
     }
 
+    /// Whether it holds no entries.
     pub fn is_empty(&self) -> bool {
         self.last_index() < self.first_index()
     }

@@ -21,7 +21,9 @@ pub struct LogId(pub u64);
 /// Byte order of the numbers in a key.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum KeyOrder {
+    /// Most significant byte first: byte order is numeric order.
     BigEndian,
+    /// Least significant byte first (x86's native order): byte order is not numeric order.
     LittleEndian,
 }
 
@@ -68,6 +70,7 @@ pub struct LogStore {
 }
 
 impl LogStore {
+    /// No logs.
     pub fn new() -> LogStore {
         LogStore::default()
     }
@@ -89,6 +92,7 @@ impl LogStore {
         index
     }
 
+    /// Entry `index` of `log`, if present.
     pub fn read(&self, log: LogId, index: u64) -> Option<&[u8]> {
         self.map.get(&key(log, index)).map(Vec::as_slice)
     }

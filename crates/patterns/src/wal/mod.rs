@@ -20,6 +20,8 @@
 //! durable. Everything else here makes that rule cheap (group commit) or bounded (segments,
 //! snapshots, cleaning).
 
+#![warn(missing_docs)]
+
 pub mod cost;
 pub mod crash;
 pub mod entry;
@@ -77,6 +79,7 @@ impl ScratchDir {
         Ok(ScratchDir { path })
     }
 
+    /// Where it is.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -8,15 +8,20 @@ use plotters::prelude::*;
 /// What a run of bytes in a segment is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SegmentPart {
+    /// The segment header (magic, first index, CRC).
     Header,
+    /// A valid entry frame.
     Entry {
+        /// Its index.
         index: u64,
     },
+    /// A padding frame.
     Padding,
     /// Zeros after the last entry: preallocated space, the clean end of the log.
     Zeros,
     /// Bytes that do not decode: recovery cuts them off the newest segment.
     Invalid {
+        /// Why the first bad frame was rejected.
         reason: String,
     },
 }
@@ -24,8 +29,11 @@ pub enum SegmentPart {
 /// A run of bytes `start_bytes..end_bytes`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentSpan {
+    /// First byte.
     pub start_bytes: usize,
+    /// One past the last byte.
     pub end_bytes: usize,
+    /// What the bytes are.
     pub part: SegmentPart,
 }
 

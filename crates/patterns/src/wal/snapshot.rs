@@ -19,6 +19,7 @@ const HEADER_BYTES: usize = 8 + 8 + 8 + 4;
 pub struct Snapshot {
     /// The last entry whose effect the state includes; replay resumes after it.
     pub last_included_index: u64,
+    /// The serialised state (the key-value store's map as JSON).
     pub state: Vec<u8>,
 }
 
