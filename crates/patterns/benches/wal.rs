@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p patterns --bench wal` (full: 1,000 and 100,000 appends of 40 and 4,096 bytes)
 //! `BENCH_QUICK=1 cargo bench -p patterns --bench wal` (300 appends, one repetition: a smoke run)
-//! `BENCH_APPENDS=1000,10000 cargo bench -p patterns --bench wal` (other append counts)
+//! `BENCH_APPENDS=1000,10000 BENCH_PAYLOADS=512 cargo bench -p patterns --bench wal` (other
+//! append counts and payload sizes)
 //!
 //! Columns: entries/s and payload MB/s; fsyncs the log made (segment creation included); p50/p99
 //! append-to-durable latency; the disk's entries/s with the same number of syncs; `vs disk` =
@@ -79,6 +80,17 @@ fn main() {
         Err(_) if quick => vec![300],
         Err(_) => vec![1_000, 100_000],
     };
+    let sizes: Vec<usize> = match std::env::var("BENCH_PAYLOADS") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("BENCH_PAYLOADS is a comma-separated list of byte counts")
+            })
+            .collect(),
+        Err(_) => vec![40, 4096],
+    };
     let modes = [
         WriteMode::FsyncPerAppend,
         WriteMode::FsyncPerAppendPreallocated,
@@ -98,7 +110,7 @@ fn main() {
     );
     println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &appends in &counts {
-        for size in [40usize, 4096] {
+        for &size in &sizes {
             let data = payload(size);
             let repetitions = if quick || appends > 1_000 { 1 } else { 3 };
             let mut fsync_per_append: Option<(f64, f64)> = None;
