@@ -9,14 +9,15 @@
 //! append counts and payload sizes)
 //!
 //! Columns: entries/s and payload MB/s; fsyncs the log made (segment creation included); p50/p99
-//! append-to-durable latency; the disk's entries/s with the same number of syncs; `vs disk` =
+//! append-to-durable latency; the disk's entries/s with a sync at the same cadence; `vs disk` =
 //! log ÷ disk at that cadence (target ≥ 0.8); `gain` = this mode ÷ fsync per append; `disk gain`
-//! = the same ratio for the plain writes; `gain ratio` = gain ÷ disk gain (target ≥ 0.8). Rows
-//! of 1,000 appends are the best of three interleaved repetitions (the disk is shared). Files go
+//! = the same ratio for the plain writes; `gain ratio` = gain ÷ disk gain (target ≥ 0.8). The log and the
+//! plain writes alternate in chunks of 1,000 appends, so that a neighbour's burst on a shared disk
+//! slows both; rows of 1,000 appends are the best of three such runs. Files go
 //! under Cargo's target tmp dir, on the real disk even where /tmp is tmpfs.
 
 use patterns::wal::ScratchDir;
-use patterns::wal::cost::{Measurement, WriteMode, measure_disk, measure_log, payload};
+use patterns::wal::cost::{Measurement, WriteMode, compare_with_disk, payload};
 use std::path::Path;
 
 fn file_system_of(path: &Path) -> String {
@@ -39,7 +40,11 @@ fn microseconds(m: &Measurement, p: f64) -> String {
     m.latency_us(p).map_or("–".into(), |us| format!("{us:.0}"))
 }
 
-/// The best of `repetitions` interleaved runs of the log and of the plain writes.
+/// Appends per chunk when the log and the plain writes alternate: a multiple of every batch.
+const CHUNK_APPENDS: usize = 1_000;
+
+/// The best of `repetitions` runs of the log and of the plain writes, each run alternating
+/// chunks of the two.
 fn measure(
     mode: WriteMode,
     parent: &Path,
@@ -50,8 +55,8 @@ fn measure(
     let mut best: Option<(Measurement, Measurement)> = None;
     for _ in 0..repetitions {
         let dir = ScratchDir::new_in(parent, "bench-wal").expect("scratch dir");
-        let log = measure_log(mode, &dir.path().join("log"), appends, data).expect("log run");
-        let disk = measure_disk(dir.path(), appends, data, log.syncs).expect("disk run");
+        let (log, disk) =
+            compare_with_disk(mode, dir.path(), appends, data, CHUNK_APPENDS).expect("run");
         best = Some(match best {
             None => (log, disk),
             Some((l, d)) => (

@@ -2,8 +2,9 @@
 //!
 //! The benchmark (`benches/wal.rs`) and the notebook both call these, so the numbers in the
 //! lesson and in the table come from one piece of code. The disk's limit is plain sequential
-//! writes of the same payloads with the same number of `fdatasync`s and no framing: what any log
-//! could at best do at that sync cadence.
+//! writes of the same payloads with a sync at the same cadence and no framing: what any log
+//! could at best do. [`compare_with_disk`] alternates chunks of the two runs, so that a
+//! neighbour's burst on a shared disk slows both rather than one.
 
 use super::{GroupCommitConfig, GroupCommitLog, Log, LogConfig, WalError};
 use std::fs::File;
@@ -80,103 +81,220 @@ pub fn measure_log(
     appends: usize,
     payload: &[u8],
 ) -> Result<Measurement, WalError> {
-    let config = LogConfig {
-        preallocate_bytes: if mode == WriteMode::FsyncPerAppendPreallocated {
-            16 << 20
-        } else {
-            0
-        },
-        ..LogConfig::default()
-    };
-    let mut latencies = Vec::with_capacity(appends);
-    let (elapsed, syncs) = match mode {
-        WriteMode::GroupCommit { batch } => {
-            let group = GroupCommitConfig {
-                batch_entries_max: batch,
-                wait_max: Duration::from_millis(10),
-            };
-            let log = GroupCommitLog::open(dir, config, group)?;
-            let mut appended_at = Vec::with_capacity(appends);
-            let start = Instant::now();
-            for _ in 0..appends {
-                appended_at.push(Instant::now());
-                log.append(payload)?;
-            }
-            log.sync()?;
-            let elapsed = start.elapsed();
-            let completions = log.sync_completions();
-            let mut c = 0;
-            for (i, t) in appended_at.iter().enumerate() {
-                while completions[c].0 < i as u64 + 1 {
-                    c += 1;
-                }
-                latencies.push(completions[c].1 - *t);
-            }
-            (elapsed, log.stats().syncs)
-        }
-        _ => {
-            let mut log = Log::open(dir, config)?;
-            let start = Instant::now();
-            for _ in 0..appends {
-                let t = Instant::now();
-                log.append(payload)?;
-                if mode != WriteMode::NoSync {
-                    log.sync()?;
-                    latencies.push(t.elapsed());
-                }
-            }
-            log.flush()?;
-            (start.elapsed(), log.stats().syncs)
-        }
-    };
-    latencies.sort_unstable();
-    Ok(Measurement {
-        appends,
-        elapsed,
-        syncs,
-        latencies,
-    })
+    let mut log = LogRun::start(mode, dir)?;
+    log.run(appends, payload)?;
+    log.finish()
 }
 
-/// The disk's own limit: `appends` plain writes of `payload` to one new file in `dir`, with
-/// `syncs` `fdatasync`s spread evenly (the last at the end).
-pub fn measure_disk(
+/// Measures the log in `mode` and the disk alone at the same sync cadence, alternating chunks
+/// of `chunk` appends (a multiple of the batch), so that both see the same neighbours on a
+/// shared disk. Returns (log, disk).
+pub fn compare_with_disk(
+    mode: WriteMode,
     dir: &Path,
     appends: usize,
     payload: &[u8],
-    syncs: u64,
-) -> std::io::Result<Measurement> {
-    let path = dir.join("plain-writes.dat");
-    let mut file = File::create(&path)?;
-    let every = if syncs == 0 {
-        usize::MAX
-    } else {
-        appends.div_ceil(syncs as usize).max(1)
-    };
-    let mut latencies = Vec::with_capacity(if syncs == 0 { 0 } else { appends });
-    let mut waiting = Vec::new();
-    let mut done_syncs = 0;
-    let start = Instant::now();
-    for i in 0..appends {
-        waiting.push(Instant::now());
-        file.write_all(payload)?;
-        if (i + 1) % every == 0 || (syncs > 0 && i + 1 == appends) {
-            file.sync_data()?;
-            done_syncs += 1;
-            let now = Instant::now();
-            latencies.extend(waiting.drain(..).map(|t| now - t));
+    chunk: usize,
+) -> Result<(Measurement, Measurement), WalError> {
+    let mut log = LogRun::start(mode, &dir.join("log"))?;
+    let disk_path = dir.join("plain-writes.dat");
+    let mut disk = DiskRun::start(&disk_path, mode.syncs_every())
+        .map_err(|e| WalError::io("create", &disk_path, e))?;
+    let mut done = 0;
+    while done < appends {
+        let n = chunk.max(1).min(appends - done);
+        log.run(n, payload)?;
+        disk.run(n, payload)
+            .map_err(|e| WalError::io("write", &disk_path, e))?;
+        done += n;
+    }
+    let disk = disk
+        .finish()
+        .map_err(|e| WalError::io("sync", &disk_path, e))?;
+    let _ = std::fs::remove_file(&disk_path);
+    Ok((log.finish()?, disk))
+}
+
+impl WriteMode {
+    /// Appends per sync (None: never).
+    pub fn syncs_every(self) -> Option<usize> {
+        match self {
+            WriteMode::FsyncPerAppend | WriteMode::FsyncPerAppendPreallocated => Some(1),
+            WriteMode::GroupCommit { batch } => Some(batch),
+            WriteMode::NoSync => None,
         }
     }
-    let elapsed = start.elapsed();
-    drop(file);
-    std::fs::remove_file(&path)?;
-    latencies.sort_unstable();
-    Ok(Measurement {
-        appends,
-        elapsed,
-        syncs: done_syncs,
-        latencies,
-    })
+}
+
+enum Writer {
+    Plain(Box<Log>),
+    Group(GroupCommitLog),
+}
+
+/// A log being measured, chunk by chunk.
+struct LogRun {
+    mode: WriteMode,
+    writer: Writer,
+    elapsed: Duration,
+    appends: usize,
+    appended_at: Vec<Instant>,
+    latencies: Vec<Duration>,
+}
+
+impl LogRun {
+    fn start(mode: WriteMode, dir: &Path) -> Result<LogRun, WalError> {
+        let config = LogConfig {
+            preallocate_bytes: if mode == WriteMode::FsyncPerAppendPreallocated {
+                16 << 20
+            } else {
+                0
+            },
+            ..LogConfig::default()
+        };
+        let writer = match mode {
+            WriteMode::GroupCommit { batch } => {
+                let group = GroupCommitConfig {
+                    batch_entries_max: batch,
+                    wait_max: Duration::from_millis(10),
+                };
+                Writer::Group(GroupCommitLog::open(dir, config, group)?)
+            }
+            _ => Writer::Plain(Box::new(Log::open(dir, config)?)),
+        };
+        Ok(LogRun {
+            mode,
+            writer,
+            elapsed: Duration::ZERO,
+            appends: 0,
+            appended_at: Vec::new(),
+            latencies: Vec::new(),
+        })
+    }
+
+    /// Appends `n` entries and, unless the mode never syncs, returns once they are durable.
+    fn run(&mut self, n: usize, payload: &[u8]) -> Result<(), WalError> {
+        let start = Instant::now();
+        match &mut self.writer {
+            Writer::Plain(log) => {
+                for _ in 0..n {
+                    let t = Instant::now();
+                    log.append(payload)?;
+                    if self.mode != WriteMode::NoSync {
+                        log.sync()?;
+                        self.latencies.push(t.elapsed());
+                    }
+                }
+            }
+            Writer::Group(log) => {
+                for _ in 0..n {
+                    self.appended_at.push(Instant::now());
+                    log.append(payload)?;
+                }
+                // A full last batch is already being synced; a partial one is synced now.
+                log.sync()?;
+            }
+        }
+        self.elapsed += start.elapsed();
+        self.appends += n;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Measurement, WalError> {
+        let mut latencies = self.latencies;
+        let mut elapsed = self.elapsed;
+        let syncs = match self.writer {
+            Writer::Plain(mut log) => {
+                let start = Instant::now();
+                log.flush()?;
+                elapsed += start.elapsed();
+                log.stats().syncs
+            }
+            Writer::Group(log) => {
+                let completions = log.sync_completions();
+                let mut c = 0;
+                for (i, t) in self.appended_at.iter().enumerate() {
+                    while completions[c].0 < i as u64 + 1 {
+                        c += 1;
+                    }
+                    latencies.push(completions[c].1 - *t);
+                }
+                log.stats().syncs
+            }
+        };
+        latencies.sort_unstable();
+        Ok(Measurement {
+            appends: self.appends,
+            elapsed,
+            syncs,
+            latencies,
+        })
+    }
+}
+
+/// Plain writes to one file with a sync every `syncs_every` writes: the disk's own limit.
+struct DiskRun {
+    file: File,
+    syncs_every: Option<usize>,
+    elapsed: Duration,
+    appends: usize,
+    syncs: u64,
+    waiting: Vec<Instant>,
+    latencies: Vec<Duration>,
+}
+
+impl DiskRun {
+    fn start(path: &Path, syncs_every: Option<usize>) -> std::io::Result<DiskRun> {
+        Ok(DiskRun {
+            file: File::create(path)?,
+            syncs_every,
+            elapsed: Duration::ZERO,
+            appends: 0,
+            syncs: 0,
+            waiting: Vec::new(),
+            latencies: Vec::new(),
+        })
+    }
+
+    fn run(&mut self, n: usize, payload: &[u8]) -> std::io::Result<()> {
+        let start = Instant::now();
+        for _ in 0..n {
+            self.waiting.push(Instant::now());
+            self.file.write_all(payload)?;
+            self.appends += 1;
+            if self
+                .syncs_every
+                .is_some_and(|every| self.appends % every == 0)
+            {
+                self.sync()?;
+            }
+        }
+        self.elapsed += start.elapsed();
+        Ok(())
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()?;
+        self.syncs += 1;
+        let now = Instant::now();
+        self.latencies
+            .extend(self.waiting.drain(..).map(|t| now - t));
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<Measurement> {
+        if self.syncs_every.is_some() && !self.waiting.is_empty() {
+            let start = Instant::now();
+            self.sync()?;
+            self.elapsed += start.elapsed();
+        }
+        self.latencies.sort_unstable();
+        Ok(Measurement {
+            appends: self.appends,
+            elapsed: self.elapsed,
+            syncs: self.syncs,
+            latencies: self.latencies,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +319,19 @@ mod tests {
         let none = count(WriteMode::NoSync);
         assert_eq!(none.syncs, 0);
         assert!(none.latency_us(0.5).is_none());
-        assert_eq!(measure_disk(dir.path(), 40, &data, 4).unwrap().syncs, 4);
+        let (log, disk) = compare_with_disk(
+            WriteMode::GroupCommit { batch: 10 },
+            &dir.path().join("side-by-side"),
+            40,
+            &data,
+            20,
+        )
+        .unwrap();
+        assert_eq!(
+            (log.syncs, disk.syncs),
+            (4, 4),
+            "the same cadence, chunk by chunk"
+        );
+        assert_eq!((log.appends, disk.appends), (40, 40));
     }
 }
