@@ -13,7 +13,7 @@
 //! log ÷ disk at that cadence (target ≥ 0.8); `gain` = this mode ÷ fsync per append; `disk gain`
 //! = the same ratio for the plain writes; `gain ratio` = gain ÷ disk gain (target ≥ 0.8). The log and the
 //! plain writes alternate in chunks of 1,000 appends, so that a neighbour's burst on a shared disk
-//! slows both; rows of 1,000 appends are the best of three such runs. Files go
+//! slows both; a row is the best of several such runs when one run holds few syncs. Files go
 //! under Cargo's target tmp dir, on the real disk even where /tmp is tmpfs.
 
 use patterns::wal::ScratchDir;
@@ -68,6 +68,22 @@ fn measure(
     best.expect("at least one repetition")
 }
 
+/// Runs of a row: one in quick mode; otherwise at least three, and enough for about 30 syncs,
+/// so that a row of one sync per run is not decided by one lucky or unlucky fsync.
+fn repetitions(quick: bool, appends: usize, mode: WriteMode) -> usize {
+    if quick {
+        return 1;
+    }
+    let syncs_per_run = mode
+        .syncs_every()
+        .map_or(1, |every| appends.div_ceil(every));
+    if syncs_per_run >= 30 && appends > 1_000 {
+        1
+    } else {
+        30usize.div_ceil(syncs_per_run).max(3)
+    }
+}
+
 fn main() {
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v != "0")
         || std::env::args().any(|a| a == "--quick");
@@ -117,9 +133,9 @@ fn main() {
     for &appends in &counts {
         for &size in &sizes {
             let data = payload(size);
-            let repetitions = if quick || appends > 1_000 { 1 } else { 3 };
             let mut fsync_per_append: Option<(f64, f64)> = None;
             for mode in modes {
+                let repetitions = repetitions(quick, appends, mode);
                 let (log, disk) = measure(mode, parent, appends, &data, repetitions);
                 let (rate, disk_rate) = (log.entries_per_second(), disk.entries_per_second());
                 let (base, disk_base) = *fsync_per_append.get_or_insert((rate, disk_rate));
