@@ -1,9 +1,10 @@
 //! `patterns`: the workshop's command line.
 
+mod check;
+mod disk;
 mod wal;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -19,20 +20,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write-ahead logs (day 1, lesson 3).
+    /// Check a Jepsen history (EDN) for linearizability or sequential consistency.
+    Check(check::CheckArgs),
+    /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
+    Disk(disk::DiskArgs),
+    /// Day 1 write-ahead log: open a log as a server would and report what recovery found.
     #[command(subcommand)]
-    Wal(WalCommand),
-}
-
-#[derive(Subcommand)]
-enum WalCommand {
-    /// Open the log in DIR as a server would (cutting a torn tail) and report what was found.
-    Recover { dir: PathBuf },
+    Wal(wal::WalCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Wal(WalCommand::Recover { dir }) => wal::recover(&dir),
+        Command::Check(args) => check::run(&args),
+        Command::Disk(args) => disk::run(args),
+        Command::Wal(command) => wal::run(&command),
     }
 }

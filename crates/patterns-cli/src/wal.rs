@@ -1,12 +1,30 @@
 //! `patterns wal recover DIR`: open a write-ahead log the way the server would, and report.
 
+use clap::Subcommand;
 use patterns::wal::{Log, LogConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// `patterns wal ...`
+#[derive(Subcommand)]
+pub enum WalCommand {
+    /// Open the log in DIR as a server would (cutting a torn tail) and report what was found.
+    Recover {
+        /// The log directory.
+        dir: PathBuf,
+    },
+}
+
+/// Runs a `patterns wal` subcommand.
+pub fn run(command: &WalCommand) -> ExitCode {
+    match command {
+        WalCommand::Recover { dir } => recover(dir),
+    }
+}
 
 /// Opens (and so recovers) the log in `dir`: prints what recovery found and the segments; exits
 /// non-zero with the reason when the log cannot be opened.
-pub fn recover(dir: &Path) -> ExitCode {
+fn recover(dir: &Path) -> ExitCode {
     match Log::open(dir, LogConfig::default()) {
         Ok(log) => {
             println!("{}", log.recovery());

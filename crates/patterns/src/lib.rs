@@ -11,13 +11,18 @@
 //! | [`history`] | Jepsen histories and EDN |
 //! | [`check`] | linearizability and sequential-consistency checkers |
 //! | [`viz`] | figures, charts, tables, message sequence diagrams |
-//! | [`math`] | Little's Law, queueing and failure math |
+//! | [`math`] | Little's Law, queueing and failure math, queue and fleet simulations |
+//! | [`disk`] | the disk lab: a load generator and an `iostat -x` sampler on `/proc/diskstats` |
 //! | [`wal`] | the write-ahead log on real files |
 //! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
+pub mod check;
+#[cfg(unix)]
+pub mod disk;
 pub mod echo;
 pub mod history;
 pub mod kv;
+pub mod math;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
@@ -25,3 +30,16 @@ pub mod quorum_kv;
 pub mod sim;
 pub mod viz;
 pub mod wal;
+
+/// plotters, re-exported so a notebook drawing its own [`viz::Figure`] uses the very version and
+/// features this crate was built with: a second `:dep plotters` would be resolved afresh by evcxr
+/// and compiled again.
+pub use plotters;
+/// polars, re-exported for the same reason (`use patterns::polars::prelude::*;` then `df!`): a
+/// `:dep polars` with other features would rebuild polars, the heaviest dependency, in the cell.
+#[cfg(feature = "tables")]
+pub use polars;
+/// tokio, re-exported for [`net::block_on`] futures written in a cell (timers, sockets) without a
+/// second `:dep`.
+#[cfg(feature = "net")]
+pub use tokio;

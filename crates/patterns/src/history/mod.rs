@@ -11,7 +11,7 @@
 
 mod edn;
 
-pub use edn::write_value;
+pub use edn::{EdnError, parse_edn, parse_value, write_value};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

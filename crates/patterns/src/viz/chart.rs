@@ -7,6 +7,7 @@ use plotters::prelude::*;
 /// How an axis maps values.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Scale {
+    /// Equal steps for equal differences.
     Linear,
     /// Logarithmic; every value on the axis must be positive.
     Log,
@@ -52,6 +53,7 @@ const PALETTE: [RGBColor; 6] = [
 ];
 
 impl Chart {
+    /// An empty 720 × 400 chart with linear axes; the title states the figure's claim.
     pub fn new(title: impl Into<String>) -> Chart {
         Chart {
             title: title.into(),
@@ -64,26 +66,31 @@ impl Chart {
         }
     }
 
+    /// The quantity on the x axis, with its unit.
     pub fn x_label(mut self, label: impl Into<String>) -> Chart {
         self.x_label = label.into();
         self
     }
 
+    /// The quantity on the y axis, with its unit.
     pub fn y_label(mut self, label: impl Into<String>) -> Chart {
         self.y_label = label.into();
         self
     }
 
+    /// How the x axis maps values (default linear).
     pub fn x_scale(mut self, scale: Scale) -> Chart {
         self.x_scale = scale;
         self
     }
 
+    /// How the y axis maps values; [`Scale::Log`] for latencies spanning orders of magnitude.
     pub fn y_scale(mut self, scale: Scale) -> Chart {
         self.y_scale = scale;
         self
     }
 
+    /// The drawing's size in pixels.
     pub fn size(mut self, width: u32, height: u32) -> Chart {
         self.size = (width, height);
         self

@@ -44,6 +44,7 @@ impl Figure {
         Ok(Figure { svg })
     }
 
+    /// The SVG text, for saving or embedding elsewhere.
     pub fn svg(&self) -> &str {
         &self.svg
     }

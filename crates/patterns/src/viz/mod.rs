@@ -1,4 +1,5 @@
-//! Everything a notebook shows: figures (plotters SVG), tables, message sequence diagrams.
+//! Everything a notebook shows: figures (plotters SVG), tables, message sequence diagrams, the
+//! timelines of checked histories.
 //!
 //! Display follows evcxr's protocol: a cell whose last expression is a value with an
 //! `evcxr_display` method prints `EVCXR_BEGIN_CONTENT <mime>`, the content, `EVCXR_END_CONTENT`.
@@ -10,12 +11,16 @@ mod figure;
 mod sequence;
 #[cfg(feature = "tables")]
 mod table;
+mod timeline;
 
 pub use chart::{Chart, Scale};
 pub use figure::{Figure, FigureError};
 pub use sequence::{Arrow, ArrowKind, Band, BandStyle, Layout, Mark, MarkStyle, SequenceDiagram};
 #[cfg(feature = "tables")]
 pub use table::Table;
+pub use timeline::{
+    BarRole, TIMELINE_OPERATIONS_MAX, TimelineBar, TimelineLayout, timeline, timeline_layout,
+};
 
 /// Prints one evcxr display block. evcxr keeps the last block of each MIME type in a cell.
 pub fn emit(mime: &str, content: &str) {

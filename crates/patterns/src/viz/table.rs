@@ -11,6 +11,7 @@ pub struct Table {
 }
 
 impl Table {
+    /// Shows `frame` as it is: column names are the headers, so put units in them.
     pub fn new(frame: DataFrame) -> Table {
         Table {
             frame,
@@ -18,11 +19,13 @@ impl Table {
         }
     }
 
+    /// A caption above the table, saying what the rows are.
     pub fn caption(mut self, caption: impl Into<String>) -> Table {
         self.caption = Some(caption.into());
         self
     }
 
+    /// The data, for assertions on what the table shows.
     pub fn frame(&self) -> &DataFrame {
         &self.frame
     }
@@ -38,12 +41,12 @@ impl Table {
             html.push_str(&format!("<th>{}</th>", escape_html(name.as_str())));
         }
         html.push_str("</tr></thead><tbody>");
-        let columns = self.frame.get_columns();
+        let columns = self.frame.columns();
         for row in 0..self.frame.height() {
             html.push_str("<tr>");
             for column in columns {
                 let value = column.get(row).unwrap_or(AnyValue::Null);
-                let numeric = value.is_numeric();
+                let numeric = value.is_primitive_numeric();
                 let text = match &value {
                     AnyValue::Null => String::new(),
                     AnyValue::String(s) => s.to_string(),

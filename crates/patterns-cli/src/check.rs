@@ -1,0 +1,188 @@
+//! `patterns check`: judge a history file with the checkers of `patterns::check`.
+//!
+//! Exit status: 0 valid, 1 invalid, 3 unknown (budget exhausted), 2 bad input (unreadable or
+//! malformed file, a history that does not fit the model, bad arguments).
+
+use clap::{Args, ValueEnum};
+use patterns::check::{
+    self, CasRegister, Consistency, Counter, Independent, MultiRegister, Mutex, Options, Register,
+    Report, Set, Verdict,
+};
+use patterns::history::{History, Value, parse_edn, parse_value};
+use serde_json::json;
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The models the command line knows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    Register,
+    CasRegister,
+    MultiRegister,
+    /// Independent cas registers: values are `[key value]` tuples.
+    Kv,
+    Counter,
+    Mutex,
+    Set,
+}
+
+/// The property to check.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConsistencyName {
+    Linearizable,
+    Sequential,
+}
+
+/// Arguments of `patterns check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The object the history used.
+    #[arg(long, value_enum)]
+    pub model: ModelName,
+    /// The initial value, in EDN (registers start at nil, counters at 0).
+    #[arg(long)]
+    pub initial: Option<String>,
+    /// Which consistency property to check.
+    #[arg(long, value_enum, default_value = "linearizable")]
+    pub consistency: ConsistencyName,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Treat an `:ok` read of nil as the value nil (by default, as Knossos: unknown).
+    #[arg(long)]
+    pub nil_is_value: bool,
+    /// Search steps per key before answering unknown.
+    #[arg(long)]
+    pub steps_max: Option<u64>,
+    /// Wall time in seconds before answering unknown.
+    #[arg(long)]
+    pub time_limit_s: Option<u64>,
+    /// The history: an EDN file (vector, list, or one operation map per line), or `-` for stdin.
+    pub file: String,
+}
+
+const EXIT_INVALID: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 2;
+const EXIT_UNKNOWN: u8 = 3;
+
+/// Runs `patterns check`.
+pub fn run(args: &CheckArgs) -> ExitCode {
+    match judge(args) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", to_json(&report));
+            } else {
+                println!("{}", report.explanation());
+            }
+            match report.valid() {
+                Some(true) => ExitCode::SUCCESS,
+                Some(false) => ExitCode::from(EXIT_INVALID),
+                None => ExitCode::from(EXIT_UNKNOWN),
+            }
+        }
+        Err(message) => {
+            eprintln!("patterns check: {message}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn read_history(file: &str) -> Result<History, String> {
+    let text = if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the history from stdin: {e}"))?;
+        text
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
+    };
+    parse_edn(&text).map_err(|e| format!("{file}: {e}"))
+}
+
+fn judge(args: &CheckArgs) -> Result<Report, String> {
+    let history = read_history(&args.file)?;
+    let initial = match &args.initial {
+        Some(text) => Some(parse_value(text).map_err(|e| format!("--initial: {e}"))?),
+        None => None,
+    };
+    let mut options = Options {
+        nil_is_value: args.nil_is_value,
+        ..Options::default()
+    };
+    if let Some(steps) = args.steps_max {
+        options.steps_max = steps;
+    }
+    if let Some(seconds) = args.time_limit_s {
+        options.time_limit = Some(Duration::from_secs(seconds));
+    }
+    let consistency = match args.consistency {
+        ConsistencyName::Linearizable => Consistency::Linearizable,
+        ConsistencyName::Sequential => Consistency::Sequential,
+    };
+    let register = initial.clone().unwrap_or(Value::Nil);
+    let report = match args.model {
+        ModelName::Register => {
+            check::check(&history, &Register::new(register), consistency, &options)
+        }
+        ModelName::CasRegister => {
+            check::check(&history, &CasRegister::new(register), consistency, &options)
+        }
+        ModelName::MultiRegister => check::check(
+            &history,
+            &MultiRegister::new(register),
+            consistency,
+            &options,
+        ),
+        ModelName::Kv => {
+            let kv = Independent::new(CasRegister::new(register));
+            check::check(&history, &kv, consistency, &options)
+        }
+        ModelName::Counter => {
+            let start = match initial {
+                None => 0,
+                Some(Value::Int(n)) => n,
+                Some(other) => {
+                    return Err(format!(
+                        "--initial: a counter starts at an integer, not {other}"
+                    ));
+                }
+            };
+            check::check(&history, &Counter { initial: start }, consistency, &options)
+        }
+        ModelName::Mutex => check::check(&history, &Mutex, consistency, &options),
+        ModelName::Set => check::check(&history, &Set, consistency, &options),
+    };
+    report.map_err(|e| format!("{}: {e}", args.file))
+}
+
+/// The verdict as JSON: the explanation, the witness or violation, and the operations it names.
+fn to_json(report: &Report) -> serde_json::Value {
+    let mut out = json!({
+        "valid": report.valid(),
+        "model": report.model,
+        "consistency": report.consistency,
+        "operations": report.operations.len(),
+        "partitions": report.partitions,
+        "steps": report.steps,
+        "explanation": report.explanation(),
+        "verdict": report.verdict,
+    });
+    if let Verdict::Illegal(v) = &report.verdict {
+        let o = &report.operations[v.culprit];
+        out["culprit"] = json!({
+            "id": o.id,
+            "process": o.process,
+            "process_name": o.process_name,
+            "f": o.f,
+            "invoked": o.invoked.to_string(),
+            "completed": o.completed.as_ref().map(Value::to_string),
+            "invoke_index": o.invoke_index,
+            "complete_index": o.complete_index,
+            "key": o.key.as_ref().map(Value::to_string),
+        });
+        out["verdict"]["key"] = json!(v.key.as_ref().map(Value::to_string));
+    }
+    out
+}

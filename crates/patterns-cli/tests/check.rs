@@ -1,0 +1,125 @@
+//! `patterns check` as a user runs it: the built binary, real files, exit codes and JSON.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const PATTERNS: &str = env!("CARGO_BIN_EXE_patterns");
+
+/// Spec Appendix A.4: a read of the old value after the new one was written.
+const STALE_READ: &str = "{:process 0, :type :invoke, :f :write, :value \"v0\"}
+{:process 0, :type :ok, :f :write, :value \"v0\"}
+{:process 0, :type :invoke, :f :write, :value \"v1\"}
+{:process 0, :type :ok, :f :write, :value \"v1\"}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value \"v0\"}
+";
+
+fn history_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+fn check(args: &[&str], file: &tempfile::NamedTempFile) -> Output {
+    Command::new(PATTERNS)
+        .arg("check")
+        .args(args)
+        .arg(file.path())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn exit_status_is_0_valid_1_invalid_3_unknown() {
+    // The stale read: not linearizable, sequentially consistent, and unknown on a tiny budget.
+    let file = history_file(STALE_READ);
+    let lin = check(&["--model", "register"], &file);
+    assert_eq!(lin.status.code(), Some(1), "{}", text(&lin.stdout));
+    assert!(text(&lin.stdout).starts_with("Invalid: the history is not linearizable"));
+    let seq = check(
+        &["--model", "cas-register", "--consistency", "sequential"],
+        &file,
+    );
+    assert_eq!(seq.status.code(), Some(0), "{}", text(&seq.stdout));
+    let unknown = check(&["--model", "register", "--steps-max", "1"], &file);
+    assert_eq!(unknown.status.code(), Some(3), "{}", text(&unknown.stdout));
+}
+
+#[test]
+fn json_output_carries_the_verdict_and_the_culprit() {
+    // --json: machine-readable, with the operation that cannot be placed.
+    let file = history_file(STALE_READ);
+    let out = check(&["--model", "register", "--json"], &file);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], serde_json::json!(false));
+    assert_eq!(json["verdict"]["verdict"], "illegal");
+    assert_eq!(json["culprit"]["completed"], "\"v0\"");
+    assert_eq!(json["culprit"]["process"], 1);
+    let ok = check(
+        &[
+            "--model",
+            "register",
+            "--json",
+            "--consistency",
+            "sequential",
+        ],
+        &file,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(json["valid"], serde_json::json!(true));
+    assert_eq!(json["verdict"]["order"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_line() {
+    // A malformed file, an unknown model, a missing file, a history unfit for the model.
+    let malformed = history_file(
+        "{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :ok :f :write :value 1.5}\n",
+    );
+    let out = check(&["--model", "register"], &malformed);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("line 2, column 40: expected an integer"),
+        "{err}"
+    );
+    let file = history_file(STALE_READ);
+    let out = check(&["--model", "queue"], &file);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("possible values: register, cas-register"));
+    let out = Command::new(PATTERNS)
+        .args(["check", "--model", "register", "/no/such/history.edn"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read /no/such/history.edn"));
+    let out = check(&["--model", "mutex"], &file);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no operation :write (expected :acquire or :release)"));
+    let out = check(&["--model", "counter", "--initial", "\"x\""], &file);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn reads_the_history_from_stdin_with_a_dash() {
+    // `-` reads standard input; --initial takes an EDN value.
+    let mut child = Command::new(PATTERNS)
+        .args(["check", "--model", "cas-register", "--initial", "0", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"[{:process 0 :type :invoke :f :cas :value [0 1]} {:process 0 :type :ok :f :cas :value [0 1]}]")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}

@@ -1,0 +1,842 @@
+//! Sequential specifications: what one object does when operations reach it one at a time.
+//!
+//! A model is porcupine's shape (`model.go`): a pure `step(&state, &op) -> Option<next state>`
+//! where `None` means "this operation could not have returned what it returned from this state".
+//! States are hashed, because the searches remember every (linearized set, state) they have seen.
+//! A lesson defines its own model in a notebook cell by implementing [`Model`]: five small methods.
+
+use crate::history::Value;
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// One operation as the history shows it, before a model reads it.
+///
+/// `completed` is the value of the `:ok` completion; it is `None` for an `:info` completion or a
+/// missing one. [`Call::returned`] applies Knossos's rule that an `:ok` value of `nil` says nothing
+/// (spec §1.14) unless the check was asked to treat `nil` as a real value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The operation's function: `read`, `write`, `cas`, `add`, `acquire`...
+    pub f: String,
+    /// The value of the `:invoke` event: what was asked.
+    pub invoked: Value,
+    /// The value of the `:ok` event, when there was one.
+    pub completed: Option<Value>,
+    /// Whether an `:ok` value of `nil` means the value nil (`true`) or "not known" (`false`).
+    pub nil_is_value: bool,
+}
+
+impl Call {
+    /// What the operation returned, if that is known: `None` for `:info` operations and, unless
+    /// `nil_is_value`, for `:ok` operations that returned `nil`.
+    pub fn returned(&self) -> Option<&Value> {
+        self.completed
+            .as_ref()
+            .filter(|v| self.nil_is_value || !v.is_nil())
+    }
+
+    /// The same call on other values: how a wrapper such as [`Independent`] hands the part of a
+    /// value that belongs to one key to the model of that key.
+    pub fn with_values(&self, invoked: Value, completed: Option<Value>) -> Call {
+        Call {
+            f: self.f.clone(),
+            invoked,
+            completed,
+            nil_is_value: self.nil_is_value,
+        }
+    }
+
+    /// The error every model gives for a function it does not have.
+    pub fn unknown_function(&self, model: &str, functions: &str) -> String {
+        format!(
+            "the {model} model has no operation :{} (expected {functions})",
+            self.f
+        )
+    }
+}
+
+/// A sequential specification, checked by [`crate::check::check`].
+///
+/// The contract: `step` is a pure function; equal states behave equally (the searches merge them);
+/// operations with different [`Model::partition`] keys never affect each other.
+///
+/// A model fits in a notebook cell. A register that only goes up (`:raise n` keeps the larger):
+///
+/// ```
+/// use patterns::check::{self, Call, Model};
+/// use patterns::history::{parse_edn, Value};
+///
+/// struct MaxRegister;
+///
+/// #[derive(Clone, Debug)]
+/// enum MaxOp { Raise(i64), Read(Option<i64>) }
+///
+/// impl Model for MaxRegister {
+///     type State = i64;
+///     type Op = MaxOp;
+///     fn name(&self) -> String { "max-register".into() }
+///     fn init(&self) -> i64 { 0 }
+///     fn op(&self, call: &Call) -> Result<MaxOp, String> {
+///         match (call.f.as_str(), &call.invoked, call.returned()) {
+///             ("raise", Value::Int(n), _) => Ok(MaxOp::Raise(*n)),
+///             ("read", _, None) => Ok(MaxOp::Read(None)),
+///             ("read", _, Some(Value::Int(n))) => Ok(MaxOp::Read(Some(*n))),
+///             _ => Err(call.unknown_function("max-register", ":raise n or :read")),
+///         }
+///     }
+///     fn step(&self, max: &i64, op: &MaxOp) -> Option<i64> {
+///         match op {
+///             MaxOp::Raise(n) => Some(*max.max(n)),
+///             MaxOp::Read(seen) => seen.is_none_or(|v| v == *max).then_some(*max),
+///         }
+///     }
+/// }
+///
+/// let h = parse_edn("[{:process 0 :type :invoke :f :raise :value 5} {:process 0 :type :ok :f :raise :value 5}
+///                     {:process 0 :type :invoke :f :raise :value 3} {:process 0 :type :ok :f :raise :value 3}
+///                     {:process 1 :type :invoke :f :read :value nil} {:process 1 :type :ok :f :read :value 3}]").unwrap();
+/// let report = check::linearizable(&h, &MaxRegister).unwrap();
+/// assert!(report.is_illegal(), "after raising to 5, a read of 3 is impossible");
+/// ```
+pub trait Model: Sync {
+    /// The object's state. Small and cheap to clone: the searches clone it at every step.
+    type State: Clone + Eq + Hash + Debug + Send;
+    /// One operation, read once from the history into the model's own terms.
+    type Op: Clone + Debug + Send + Sync;
+
+    /// The model's name, as the command line spells it.
+    fn name(&self) -> String;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// Reads an operation, or says why the history's operation makes no sense for this model.
+    fn op(&self, call: &Call) -> Result<Self::Op, String>;
+
+    /// The state after `op` takes effect in `state`, or `None` if `op` could not have returned
+    /// what it returned there.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// P-compositionality (Herlihy & Wing 1990, §3.3): operations on different keys are checked
+    /// separately. `None` puts every operation in one partition.
+    fn partition(&self, _op: &Self::Op) -> Option<Value> {
+        None
+    }
+
+    /// Why `op` cannot take effect in `state`, in words a learner reads: what it returned and
+    /// what the model allowed.
+    fn describe(&self, state: &Self::State, op: &Self::Op) -> String {
+        format!("{op:?} cannot take effect in state {state:?}")
+    }
+}
+
+/// What a read of a register-like object saw: `None` when the history does not say.
+fn read_allows(seen: &Option<Value>, held: &Value) -> bool {
+    seen.as_ref().is_none_or(|v| v == held)
+}
+
+/// The operations of [`Register`] and [`CasRegister`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegisterOp {
+    /// A read and what it returned (`None`: unknown, always legal).
+    Read(Option<Value>),
+    Write(Value),
+    /// Compare-and-set from `old` to `new`; in a history only successful ones are `:ok`.
+    Cas {
+        old: Value,
+        new: Value,
+    },
+}
+
+/// A read/write register starting at `initial` (Knossos's `register`, which starts at nil).
+#[derive(Clone, Debug)]
+pub struct Register {
+    pub initial: Value,
+}
+
+impl Default for Register {
+    /// Starts at nil, as Knossos's models do.
+    fn default() -> Register {
+        Register {
+            initial: Value::Nil,
+        }
+    }
+}
+
+impl Register {
+    pub fn new(initial: impl Into<Value>) -> Register {
+        Register {
+            initial: initial.into(),
+        }
+    }
+}
+
+fn read_register_op(call: &Call, cas: bool) -> Result<RegisterOp, String> {
+    match call.f.as_str() {
+        "read" => Ok(RegisterOp::Read(call.returned().cloned())),
+        "write" => Ok(RegisterOp::Write(call.invoked.clone())),
+        "cas" if cas => match &call.invoked {
+            Value::Vector(pair) if pair.len() == 2 => Ok(RegisterOp::Cas {
+                old: pair[0].clone(),
+                new: pair[1].clone(),
+            }),
+            other => Err(format!(
+                "a :cas operation's value must be [old new], found {other}"
+            )),
+        },
+        _ if cas => Err(call.unknown_function("cas-register", ":read, :write or :cas")),
+        _ => Err(call.unknown_function("register", ":read or :write")),
+    }
+}
+
+fn step_register(state: &Value, op: &RegisterOp) -> Option<Value> {
+    match op {
+        RegisterOp::Read(seen) => read_allows(seen, state).then(|| state.clone()),
+        RegisterOp::Write(v) => Some(v.clone()),
+        RegisterOp::Cas { old, new } => (old == state).then(|| new.clone()),
+    }
+}
+
+fn describe_register(state: &Value, op: &RegisterOp) -> String {
+    match op {
+        RegisterOp::Read(Some(v)) => {
+            format!("it read {v}, but the register held {state}: a read could only return {state}")
+        }
+        RegisterOp::Cas { old, new } => format!(
+            "its cas from {old} to {new} succeeded, but the register held {state}, not {old}"
+        ),
+        other => format!("{other:?} cannot take effect when the register holds {state}"),
+    }
+}
+
+impl Model for Register {
+    type State = Value;
+    type Op = RegisterOp;
+
+    fn name(&self) -> String {
+        "register".into()
+    }
+    fn init(&self) -> Value {
+        self.initial.clone()
+    }
+    fn op(&self, call: &Call) -> Result<RegisterOp, String> {
+        read_register_op(call, false)
+    }
+    fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
+        step_register(state, op)
+    }
+    fn describe(&self, state: &Value, op: &RegisterOp) -> String {
+        describe_register(state, op)
+    }
+}
+
+/// A register with compare-and-set: `:cas [old new]` (Knossos's `cas-register`).
+#[derive(Clone, Debug)]
+pub struct CasRegister {
+    pub initial: Value,
+}
+
+impl Default for CasRegister {
+    /// Starts at nil, as Knossos's models do.
+    fn default() -> CasRegister {
+        CasRegister {
+            initial: Value::Nil,
+        }
+    }
+}
+
+impl CasRegister {
+    pub fn new(initial: impl Into<Value>) -> CasRegister {
+        CasRegister {
+            initial: initial.into(),
+        }
+    }
+}
+
+impl Model for CasRegister {
+    type State = Value;
+    type Op = RegisterOp;
+
+    fn name(&self) -> String {
+        "cas-register".into()
+    }
+    fn init(&self) -> Value {
+        self.initial.clone()
+    }
+    fn op(&self, call: &Call) -> Result<RegisterOp, String> {
+        read_register_op(call, true)
+    }
+    fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
+        step_register(state, op)
+    }
+    fn describe(&self, state: &Value, op: &RegisterOp) -> String {
+        describe_register(state, op)
+    }
+}
+
+/// Several registers read and written together: values are maps `{key value}`, a read names the
+/// keys it read (Knossos's `multi-register`). Not partitioned: one operation spans keys.
+#[derive(Clone, Debug)]
+pub struct MultiRegister {
+    /// The value of every key before it is written.
+    pub initial: Value,
+}
+
+impl Default for MultiRegister {
+    /// Starts at nil, as Knossos's models do.
+    fn default() -> MultiRegister {
+        MultiRegister {
+            initial: Value::Nil,
+        }
+    }
+}
+
+impl MultiRegister {
+    pub fn new(initial: impl Into<Value>) -> MultiRegister {
+        MultiRegister {
+            initial: initial.into(),
+        }
+    }
+}
+
+/// An operation of [`MultiRegister`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MultiRegisterOp {
+    /// Keys read and the value seen for each (`None`: unknown).
+    Read(Vec<(Value, Option<Value>)>),
+    Write(Vec<(Value, Value)>),
+}
+
+fn map_entries(value: &Value) -> Result<Vec<(Value, Value)>, String> {
+    match value {
+        Value::Map(entries) => Ok(entries.clone()),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(format!(
+            "a multi-register value must be a map {{key value}}, found {other}"
+        )),
+    }
+}
+
+impl MultiRegister {
+    fn get<'a>(&'a self, state: &'a [(Value, Value)], key: &Value) -> &'a Value {
+        state
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .map_or(&self.initial, |i| &state[i].1)
+    }
+}
+
+impl Model for MultiRegister {
+    /// Written keys, sorted; a key not present holds `initial`.
+    type State = Vec<(Value, Value)>;
+    type Op = MultiRegisterOp;
+
+    fn name(&self) -> String {
+        "multi-register".into()
+    }
+    fn init(&self) -> Self::State {
+        Vec::new()
+    }
+    fn op(&self, call: &Call) -> Result<MultiRegisterOp, String> {
+        match call.f.as_str() {
+            "read" => {
+                let seen = match &call.completed {
+                    Some(v) => map_entries(v)?
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let known = call.nil_is_value || !v.is_nil();
+                            (k, known.then_some(v))
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                };
+                Ok(MultiRegisterOp::Read(seen))
+            }
+            "write" => Ok(MultiRegisterOp::Write(map_entries(&call.invoked)?)),
+            _ => Err(call.unknown_function("multi-register", ":read or :write")),
+        }
+    }
+    fn step(&self, state: &Self::State, op: &MultiRegisterOp) -> Option<Self::State> {
+        match op {
+            MultiRegisterOp::Read(seen) => seen
+                .iter()
+                .all(|(k, v)| read_allows(v, self.get(state, k)))
+                .then(|| state.clone()),
+            MultiRegisterOp::Write(writes) => {
+                let mut next = state.clone();
+                for (k, v) in writes {
+                    match next.binary_search_by(|(key, _)| key.cmp(k)) {
+                        Ok(i) => next[i].1 = v.clone(),
+                        Err(i) => next.insert(i, (k.clone(), v.clone())),
+                    }
+                }
+                Some(next)
+            }
+        }
+    }
+    fn describe(&self, state: &Self::State, op: &MultiRegisterOp) -> String {
+        if let MultiRegisterOp::Read(seen) = op {
+            for (k, v) in seen {
+                let held = self.get(state, k);
+                if let Some(v) = v.as_ref().filter(|v| *v != held) {
+                    return format!("it read {v} at key {k}, but that key held {held}");
+                }
+            }
+        }
+        format!("{op:?} cannot take effect in state {state:?}")
+    }
+}
+
+/// Independent keys, each its own `M` (Knossos's `independent`, the reference's
+/// `checkIndependent`): values are `[key value]` tuples. Linearizability is checked per key
+/// (P-compositionality); sequential consistency, which is not compositional, sees all keys at once.
+#[derive(Clone, Debug, Default)]
+pub struct Independent<M> {
+    /// The model of one key.
+    pub each: M,
+}
+
+impl<M> Independent<M> {
+    pub fn new(each: M) -> Independent<M> {
+        Independent { each }
+    }
+}
+
+fn split_tuple(value: &Value) -> Option<(&Value, &Value)> {
+    match value {
+        Value::Vector(pair) if pair.len() == 2 => Some((&pair[0], &pair[1])),
+        _ => None,
+    }
+}
+
+impl<M: Model> Model for Independent<M> {
+    /// The state of every key touched so far, sorted by key.
+    type State = Vec<(Value, M::State)>;
+    /// The key and the operation on it.
+    type Op = (Value, M::Op);
+
+    fn name(&self) -> String {
+        format!("independent {}", self.each.name())
+    }
+    fn init(&self) -> Self::State {
+        Vec::new()
+    }
+    fn op(&self, call: &Call) -> Result<Self::Op, String> {
+        let (key, invoked) = split_tuple(&call.invoked).ok_or_else(|| {
+            format!(
+                "operations on independent keys carry [key value] tuples, found {}",
+                call.invoked
+            )
+        })?;
+        let completed = match &call.completed {
+            None => None,
+            Some(v) => match split_tuple(v) {
+                Some((k, inner)) if k == key => Some(inner.clone()),
+                Some((k, _)) => {
+                    return Err(format!(
+                        "the operation was invoked on key {key} but completed on key {k}"
+                    ));
+                }
+                // Some recorders complete reads with the bare value.
+                None if !matches!(v, Value::Vector(_)) => Some(v.clone()),
+                None => {
+                    return Err(format!(
+                        "operations on independent keys carry [key value] tuples, found {v}"
+                    ));
+                }
+            },
+        };
+        let inner = self
+            .each
+            .op(&call.with_values(invoked.clone(), completed))?;
+        Ok((key.clone(), inner))
+    }
+    fn step(&self, state: &Self::State, (key, op): &Self::Op) -> Option<Self::State> {
+        let found = state.binary_search_by(|(k, _)| k.cmp(key));
+        let current = match found {
+            Ok(i) => &state[i].1,
+            Err(_) => &self.each.init(),
+        };
+        let next = self.each.step(current, op)?;
+        let mut state = state.clone();
+        match found {
+            Ok(i) => state[i].1 = next,
+            Err(i) => state.insert(i, (key.clone(), next)),
+        }
+        Some(state)
+    }
+    fn partition(&self, (key, _): &Self::Op) -> Option<Value> {
+        Some(key.clone())
+    }
+    fn describe(&self, state: &Self::State, (key, op): &Self::Op) -> String {
+        let current = state
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .map_or_else(|_| self.each.init(), |i| state[i].1.clone());
+        format!("at key {key}: {}", self.each.describe(&current, op))
+    }
+}
+
+/// A counter: `:add n` and `:read` (built new: the reference's `CounterModel` was never wired in,
+/// spec §1.14). `:inc` adds its value, or 1 when the value is nil.
+#[derive(Clone, Debug, Default)]
+pub struct Counter {
+    pub initial: i64,
+}
+
+/// An operation of [`Counter`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CounterOp {
+    Add(i64),
+    /// What the read returned (`None`: unknown).
+    Read(Option<i64>),
+}
+
+impl Model for Counter {
+    type State = i64;
+    type Op = CounterOp;
+
+    fn name(&self) -> String {
+        "counter".into()
+    }
+    fn init(&self) -> i64 {
+        self.initial
+    }
+    fn op(&self, call: &Call) -> Result<CounterOp, String> {
+        match (call.f.as_str(), &call.invoked) {
+            ("add" | "inc", Value::Int(n)) => Ok(CounterOp::Add(*n)),
+            ("inc", Value::Nil) => Ok(CounterOp::Add(1)),
+            ("add" | "inc", other) => Err(format!(
+                "an :{} operation's value must be an integer, found {other}",
+                call.f
+            )),
+            ("read", _) => match call.returned() {
+                None => Ok(CounterOp::Read(None)),
+                Some(Value::Int(n)) => Ok(CounterOp::Read(Some(*n))),
+                Some(other) => Err(format!(
+                    "a counter read must return an integer, found {other}"
+                )),
+            },
+            _ => Err(call.unknown_function("counter", ":add, :inc or :read")),
+        }
+    }
+    fn step(&self, state: &i64, op: &CounterOp) -> Option<i64> {
+        match op {
+            CounterOp::Add(n) => state.checked_add(*n),
+            CounterOp::Read(seen) => seen.is_none_or(|v| v == *state).then_some(*state),
+        }
+    }
+    fn describe(&self, state: &i64, op: &CounterOp) -> String {
+        match op {
+            CounterOp::Read(Some(v)) => format!("it read {v}, but the counter stood at {state}"),
+            CounterOp::Add(n) => format!("adding {n} to {state} overflows"),
+            CounterOp::Read(None) => "an unknown read is always allowed".into(),
+        }
+    }
+}
+
+/// A lock: `:acquire` succeeds only when free, `:release` only when held (Knossos's `mutex`).
+#[derive(Clone, Debug, Default)]
+pub struct Mutex;
+
+/// An operation of [`Mutex`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MutexOp {
+    Acquire,
+    Release,
+}
+
+impl Model for Mutex {
+    /// Whether the lock is held.
+    type State = bool;
+    type Op = MutexOp;
+
+    fn name(&self) -> String {
+        "mutex".into()
+    }
+    fn init(&self) -> bool {
+        false
+    }
+    fn op(&self, call: &Call) -> Result<MutexOp, String> {
+        match call.f.as_str() {
+            "acquire" => Ok(MutexOp::Acquire),
+            "release" => Ok(MutexOp::Release),
+            _ => Err(call.unknown_function("mutex", ":acquire or :release")),
+        }
+    }
+    fn step(&self, held: &bool, op: &MutexOp) -> Option<bool> {
+        match op {
+            MutexOp::Acquire => (!held).then_some(true),
+            MutexOp::Release => held.then_some(false),
+        }
+    }
+    fn describe(&self, held: &bool, op: &MutexOp) -> String {
+        match (op, held) {
+            (MutexOp::Acquire, true) => "it acquired the lock while another holder had it".into(),
+            (MutexOp::Release, false) => "it released a lock nobody held".into(),
+            _ => "this transition is allowed".into(),
+        }
+    }
+}
+
+/// A grow-only set: `:add x` and `:read` returning the whole set (Knossos's `set`).
+#[derive(Clone, Debug, Default)]
+pub struct Set;
+
+/// An operation of [`Set`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    Add(Value),
+    /// The elements a read returned (`None`: unknown).
+    Read(Option<BTreeSet<Value>>),
+}
+
+impl Model for Set {
+    type State = BTreeSet<Value>;
+    type Op = SetOp;
+
+    fn name(&self) -> String {
+        "set".into()
+    }
+    fn init(&self) -> BTreeSet<Value> {
+        BTreeSet::new()
+    }
+    fn op(&self, call: &Call) -> Result<SetOp, String> {
+        match call.f.as_str() {
+            "add" => Ok(SetOp::Add(call.invoked.clone())),
+            "read" => match call.returned() {
+                None => Ok(SetOp::Read(None)),
+                Some(Value::Vector(items)) => {
+                    Ok(SetOp::Read(Some(items.iter().cloned().collect())))
+                }
+                Some(other) => Err(format!(
+                    "a set read must return a set or vector of elements, found {other}"
+                )),
+            },
+            _ => Err(call.unknown_function("set", ":add or :read")),
+        }
+    }
+    fn step(&self, state: &BTreeSet<Value>, op: &SetOp) -> Option<BTreeSet<Value>> {
+        match op {
+            SetOp::Add(v) => {
+                let mut next = state.clone();
+                next.insert(v.clone());
+                Some(next)
+            }
+            SetOp::Read(seen) => seen
+                .as_ref()
+                .is_none_or(|s| s == state)
+                .then(|| state.clone()),
+        }
+    }
+    fn describe(&self, state: &BTreeSet<Value>, op: &SetOp) -> String {
+        let show = |s: &BTreeSet<Value>| Value::Vector(s.iter().cloned().collect()).to_string();
+        match op {
+            SetOp::Read(Some(seen)) => {
+                format!("it read {}, but the set held {}", show(seen), show(state))
+            }
+            other => format!(
+                "{other:?} cannot take effect when the set holds {}",
+                show(state)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(f: &str, invoked: Value, completed: Option<Value>) -> Call {
+        Call {
+            f: f.into(),
+            invoked,
+            completed,
+            nil_is_value: false,
+        }
+    }
+
+    fn steps<M: Model>(model: &M, calls: &[Call]) -> Option<M::State> {
+        let mut state = model.init();
+        for c in calls {
+            state = model.step(&state, &model.op(c).unwrap())?;
+        }
+        Some(state)
+    }
+
+    #[test]
+    fn each_model_accepts_its_sequential_runs_and_refuses_impossible_results() {
+        // One legal and one illegal sequence per built-in model: the rule tables of §1.14.
+        let int = Value::Int;
+        let v = |items: &[i64]| Value::Vector(items.iter().map(|i| Value::Int(*i)).collect());
+        let cas = CasRegister::new(0);
+        assert!(
+            steps(
+                &cas,
+                &[
+                    call("cas", v(&[0, 1]), Some(v(&[0, 1]))),
+                    call("read", Value::Nil, Some(int(1)))
+                ]
+            )
+            .is_some()
+        );
+        assert!(steps(&cas, &[call("cas", v(&[1, 2]), Some(v(&[1, 2])))]).is_none());
+        let reg = Register::default();
+        assert!(
+            steps(
+                &reg,
+                &[
+                    call("write", int(3), Some(int(3))),
+                    call("read", Value::Nil, Some(int(3)))
+                ]
+            )
+            .is_some()
+        );
+        assert!(
+            steps(
+                &reg,
+                &[
+                    call("write", int(3), Some(int(3))),
+                    call("read", Value::Nil, Some(int(4)))
+                ]
+            )
+            .is_none()
+        );
+        let counter = Counter::default();
+        assert_eq!(
+            steps(
+                &counter,
+                &[
+                    call("add", int(2), Some(int(2))),
+                    call("inc", Value::Nil, None),
+                    call("read", Value::Nil, Some(int(3)))
+                ]
+            ),
+            Some(3)
+        );
+        assert!(
+            steps(
+                &counter,
+                &[
+                    call("add", int(2), None),
+                    call("read", Value::Nil, Some(int(1)))
+                ]
+            )
+            .is_none()
+        );
+        assert!(
+            steps(
+                &Mutex,
+                &[
+                    call("acquire", Value::Nil, None),
+                    call("release", Value::Nil, None)
+                ]
+            )
+            .is_some()
+        );
+        assert!(
+            steps(
+                &Mutex,
+                &[
+                    call("acquire", Value::Nil, None),
+                    call("acquire", Value::Nil, None)
+                ]
+            )
+            .is_none()
+        );
+        assert!(
+            steps(
+                &Set,
+                &[
+                    call("add", int(1), None),
+                    call("add", int(2), None),
+                    call("read", Value::Nil, Some(v(&[2, 1])))
+                ]
+            )
+            .is_some()
+        );
+        assert!(
+            steps(
+                &Set,
+                &[
+                    call("add", int(1), None),
+                    call("read", Value::Nil, Some(v(&[])))
+                ]
+            )
+            .is_none()
+        );
+        let map = |k: &str, x: i64| Value::Map(vec![(Value::Keyword(k.into()), int(x))]);
+        let multi = MultiRegister::new(0);
+        assert!(
+            steps(
+                &multi,
+                &[
+                    call("write", map("x", 1), None),
+                    call("read", Value::Nil, Some(map("x", 1))),
+                    call("read", Value::Nil, Some(map("y", 0)))
+                ]
+            )
+            .is_some()
+        );
+        assert!(
+            steps(
+                &multi,
+                &[
+                    call("write", map("x", 1), None),
+                    call("read", Value::Nil, Some(map("x", 0)))
+                ]
+            )
+            .is_none()
+        );
+        let kv = Independent::new(Register::default());
+        let t = |k: &str, x: Value| Value::tuple(Value::str(k), x);
+        assert!(
+            steps(
+                &kv,
+                &[
+                    call("write", t("a", int(1)), None),
+                    call("read", t("b", Value::Nil), Some(t("b", Value::Nil))),
+                    call("read", t("a", Value::Nil), Some(t("a", int(1))))
+                ]
+            )
+            .is_some()
+        );
+        assert!(
+            steps(
+                &kv,
+                &[
+                    call("write", t("a", int(1)), None),
+                    call("read", t("b", Value::Nil), Some(t("b", int(1))))
+                ]
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn a_nil_read_is_unknown_unless_nil_is_a_value() {
+        // Knossos's rule: an :ok read of nil never violates; with nil_is_value it must match.
+        let reg = Register::new(5);
+        let mut read_nil = call("read", Value::Nil, Some(Value::Nil));
+        assert!(steps(&reg, std::slice::from_ref(&read_nil)).is_some());
+        read_nil.nil_is_value = true;
+        assert!(steps(&reg, std::slice::from_ref(&read_nil)).is_none());
+        assert!(steps(&Register::default(), &[read_nil]).is_some());
+    }
+
+    #[test]
+    fn malformed_operations_are_refused_with_what_was_expected() {
+        // A history that does not fit the model is bad input, not a verdict.
+        let e = CasRegister::default()
+            .op(&call("cas", Value::Int(1), None))
+            .unwrap_err();
+        assert!(e.contains("[old new]"), "{e}");
+        let e = Register::default()
+            .op(&call("cas", Value::Nil, None))
+            .unwrap_err();
+        assert!(e.contains("expected :read or :write"), "{e}");
+        let e = Independent::new(Register::default())
+            .op(&call("write", Value::Int(1), None))
+            .unwrap_err();
+        assert!(e.contains("[key value]"), "{e}");
+    }
+}

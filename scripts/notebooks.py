@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""The workshop's notebook harness: run the Rust notebooks, check them, export the handouts.
+
+Subcommands (run with the project venv: `.venv/bin/python scripts/notebooks.py ...`):
+
+  install-kernel  register the evcxr kernel in .jupyter/ and write its init.evcxr
+  prewarm         compile each distinct `:dep` line of the notebooks once into target/evcxr
+  execute [NB..]  run notebooks top to bottom, each in a fresh kernel, and print their timings
+  check [NB..]    reject committed outputs/execution counts/foreign kernels, then execute and fail
+                  on any cell that does not compile, errors, panics or writes to stderr
+  handouts        execute every notebook and write build/handouts/*.html plus index.html
+  lab             open JupyterLab on notebooks/ with the project-local kernel
+
+Why the harness looks at stderr: evcxr reports a cell that panicked (or printed a `?` error) as a
+successful execution, with the panic message on stderr (see shared notebook-toolchain notes).
+Notebooks run strictly one after another: kernels sharing one target dir race when building.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = ROOT / "notebooks"
+JUPYTER_DIR = ROOT / ".jupyter"
+EVCXR_CONFIG_DIR = JUPYTER_DIR / "evcxr"
+EVCXR_BIN = ROOT / ".tools" / "bin" / "evcxr_jupyter"
+EVCXR_TARGET_DIR = ROOT / "target" / "evcxr"
+HANDOUTS_DIR = ROOT / "build" / "handouts"
+KERNEL_NAME = "rust"
+CELL_TIMEOUT_S = 900
+# How long a cell's output stream must stay quiet after its reply before the next cell runs.
+LATE_OUTPUT_QUIET_S = 0.15
+
+# Everything Jupyter writes or looks up stays in the project: the kernel spec (JUPYTER_PATH), the
+# connection files (runtime), JupyterLab's settings and workspaces (config, data).
+os.environ["JUPYTER_PATH"] = str(JUPYTER_DIR)
+os.environ.setdefault("JUPYTER_CONFIG_DIR", str(JUPYTER_DIR / "config"))
+os.environ.setdefault("JUPYTER_DATA_DIR", str(JUPYTER_DIR / "data"))
+os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(JUPYTER_DIR / "runtime"))
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+import nbformat  # noqa: E402  (the environment above must be set before Jupyter is imported)
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """Error text without terminal colours, for logs and CI output."""
+    return ANSI_ESCAPE.sub("", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Finding notebooks
+# --------------------------------------------------------------------------------------------
+
+
+def lesson_order(path: Path, base: Path = NOTEBOOKS_DIR) -> tuple:
+    """Sort key: notebooks at the top of notebooks/ (00-start-here) first, then day1/, day2/...,
+    each in file-name order (lessons are named NN-topic.ipynb)."""
+    try:
+        parts = path.resolve().relative_to(base.resolve()).parts
+    except ValueError:
+        parts = path.resolve().parts
+    return (len(parts) > 1, parts)
+
+
+def find_notebooks(targets: list[str] | None = None) -> list[Path]:
+    """Notebooks named on the command line (files or folders), or all under notebooks/."""
+    roots = [Path(t) for t in targets] if targets else [NOTEBOOKS_DIR]
+    found: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            found += [
+                p
+                for p in root.rglob("*.ipynb")
+                if ".ipynb_checkpoints" not in p.parts
+            ]
+        elif root.suffix == ".ipynb" and root.is_file():
+            found.append(root)
+        else:
+            raise SystemExit(f"not a notebook or a folder of notebooks: {root}")
+    unique = {p.resolve(): p for p in found}
+    return sorted(unique.values(), key=lesson_order)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def lesson_title(nb) -> str:
+    """The first level-1 heading of the notebook's markdown, else its file name."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Static check: what a committed notebook must look like
+# --------------------------------------------------------------------------------------------
+
+
+def committed_form_problems(path: Path) -> list[str]:
+    """Why `path` is not in its committed form: valid nbformat 4, the `rust` kernel, no outputs
+    and no execution counts (outputs belong to the handouts, not to git)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as error:  # unreadable JSON, wrong nbformat version...
+        return [f"cannot be read as a notebook: {error}"]
+    problems = []
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as error:
+        problems.append(f"is not valid nbformat 4: {error.message}")
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel != KERNEL_NAME:
+        problems.append(
+            f"names kernel {kernel!r} in metadata.kernelspec; expected {KERNEL_NAME!r}"
+        )
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(
+                f"cell {index} carries {len(cell.outputs)} committed output(s); clear outputs before committing"
+            )
+        if cell.get("execution_count") is not None:
+            problems.append(
+                f"cell {index} carries execution_count {cell.execution_count}; expected null"
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Executing a notebook
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CellTiming:
+    index: int
+    first_line: str
+    seconds: float
+
+
+@dataclass
+class NotebookRun:
+    """What happened when a notebook ran: its timings and, if it failed, why."""
+
+    path: Path
+    nb: object = None
+    kernel_start_s: float = 0.0
+    cells: list[CellTiming] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def total_s(self) -> float:
+        return self.kernel_start_s + sum(c.seconds for c in self.cells)
+
+    @property
+    def first_dep(self) -> CellTiming | None:
+        return next((c for c in self.cells if c.first_line.startswith(":dep")), None)
+
+    @property
+    def slowest(self) -> CellTiming | None:
+        return max(self.cells, key=lambda c: c.seconds, default=None)
+
+
+def output_text(output) -> str:
+    if output.output_type == "stream":
+        return output.get("text", "")
+    if output.output_type == "error":
+        traceback = "\n".join(output.get("traceback", []))
+        return traceback or f"{output.get('ename', '')}: {output.get('evalue', '')}"
+    return ""
+
+
+def cell_problems(index: int, cell) -> list[str]:
+    """A cell fails when it has an error output (compile error) or writes to stderr (a panic or
+    a printed error: evcxr reports those as successful executions)."""
+    outputs = cell.get("outputs", [])
+    errors = [strip_ansi(output_text(o)).rstrip() for o in outputs if o.output_type == "error"]
+    stderr = "".join(
+        output_text(o) for o in outputs if o.output_type == "stream" and o.get("name") == "stderr"
+    )
+    stderr = strip_ansi(stderr).strip("\n")
+    problems = []
+    for output in outputs:
+        if output.output_type == "execute_result" and set(output.get("data", {})) == {"text/plain"}:
+            shown = output.data["text/plain"]
+            if DEBUG_OF_DISPLAYABLE.match(shown):
+                problems.append(
+                    f"cell {index} shows {shown.split()[0]} as Debug text, not as HTML:\n"
+                    f"{indent(shown[:200])}\n"
+                    "    evcxr falls back to `{:?}` when its first compile of `(last expression)"
+                    ".evcxr_display()` fails, which happens when that expression moves a variable "
+                    "made in the same cell, or ends with `?` in a cell that also has a `use`; end the cell "
+                    "with a variable instead: "
+                    "`let figure = ...; figure`"
+                )
+    if errors:
+        problems.append(f"cell {index} failed:\n" + "\n".join(indent(e) for e in errors))
+    if stderr:
+        kind = "panicked" if "panicked at" in stderr else "wrote to stderr"
+        problems.append(f"cell {index} {kind}:\n{indent(stderr)}")
+    return problems
+
+
+# A value of a support-crate display type (they derive Debug) shown through evcxr's `{:?}` fallback.
+DEBUG_OF_DISPLAYABLE = re.compile(r"^(Figure|Table|Chart|Diagram|Timeline) \{")
+
+
+def collect_late_output(client, cell, quiet_s: float = LATE_OUTPUT_QUIET_S) -> None:
+    """Adds to `cell` the output evcxr sends after reporting the cell done. evcxr forwards the
+    child's stdout and stderr from a separate thread, so under load a panic message can arrive
+    after the execute reply, where nbclient no longer listens (and would drop it)."""
+    from nbclient.util import run_sync
+
+    get_message = run_sync(client.kc.get_iopub_msg)
+    while True:
+        try:
+            message = get_message(timeout=quiet_s)
+        except queue.Empty:
+            return
+        if message["msg_type"] in ("stream", "display_data", "error"):
+            cell.outputs.append(nbformat.v4.output_from_msg(message))
+
+
+def indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def execute_notebook(
+    path: Path, cell_timeout_s: int = CELL_TIMEOUT_S, verbose: bool = False
+) -> NotebookRun:
+    """Runs `path` top to bottom in a fresh kernel started in the notebook's folder (so relative
+    `:dep` paths resolve), stopping at the first failing cell."""
+    from nbclient import NotebookClient
+
+    run = NotebookRun(path=path)
+    nb = nbformat.read(path, as_version=4)
+    run.nb = nb
+    client = NotebookClient(
+        nb,
+        kernel_name=KERNEL_NAME,
+        timeout=cell_timeout_s,
+        startup_timeout=120,
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+    )
+    started = time.monotonic()
+    try:
+        with client.setup_kernel():
+            run.kernel_start_s = time.monotonic() - started
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                cell_started = time.monotonic()
+                error = None
+                try:
+                    client.execute_cell(cell, index)
+                except Exception as raised:  # CellExecutionError, timeouts, a dead kernel
+                    error = raised
+                collect_late_output(client, cell)
+                first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                run.cells.append(CellTiming(index, first_line, time.monotonic() - cell_started))
+                if verbose:
+                    print(f"    cell {index:>3}  {run.cells[-1].seconds:6.1f} s  {first_line[:60]}", flush=True)
+                problems = cell_problems(index, cell)
+                if error is not None and not problems:
+                    problems = [
+                        f"cell {index} failed: {type(error).__name__}: {strip_ansi(str(error)).strip()}"
+                    ]
+                if problems:
+                    run.problems += problems
+                    break
+    except Exception as error:  # the kernel did not start
+        run.problems.append(
+            f"the {KERNEL_NAME!r} kernel could not run: {type(error).__name__}: {error} "
+            "(run `make setup` to install and register it)"
+        )
+    return run
+
+
+def timing_table(runs: list[NotebookRun]) -> str:
+    """A markdown table of each notebook's time, first-`:dep` time and slowest cell."""
+    rows = [
+        "| notebook | result | code cells | kernel start s | first :dep s | slowest cell (s) | total s |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for run in runs:
+        dep = run.first_dep
+        slow = run.slowest
+        slow_text = f"#{slow.index} `{slow.first_line[:40]}` ({slow.seconds:.1f})" if slow else "-"
+        rows.append(
+            f"| {display_path(run.path)} | {'ok' if run.ok else 'FAILED'} | {len(run.cells)} "
+            f"| {run.kernel_start_s:.1f} | {f'{dep.seconds:.1f}' if dep else '-'} "
+            f"| {slow_text} | {run.total_s:.1f} |"
+        )
+    return "\n".join(rows)
+
+
+def report(runs: list[NotebookRun]) -> int:
+    print()
+    print(timing_table(runs))
+    failed = [run for run in runs if not run.ok]
+    for run in failed:
+        print(f"\nFAILED {display_path(run.path)}:")
+        for problem in run.problems:
+            print(indent(problem))
+    print(f"\n{len(runs) - len(failed)} of {len(runs)} notebook(s) passed.")
+    return 1 if failed else 0
+
+
+def run_all(paths: list[Path], lint: bool, verbose: bool = True) -> list[NotebookRun]:
+    runs = []
+    for path in paths:
+        problems = committed_form_problems(path) if lint else []
+        if problems:
+            run = NotebookRun(path=path, problems=problems)
+        else:
+            print(f"--> {display_path(path)}", flush=True)
+            run = execute_notebook(path, verbose=verbose)
+        status = "ok" if run.ok else "FAILED"
+        print(f"    {status} in {run.total_s:.1f} s", flush=True)
+        runs.append(run)
+    return runs
+
+
+# --------------------------------------------------------------------------------------------
+# Kernel registration and pre-warm
+# --------------------------------------------------------------------------------------------
+
+
+def init_evcxr() -> str:
+    """evcxr's start-up commands: no optimisation (a cell compiles in about a second instead of
+    several) and one project-local target dir shared by every kernel, so dependencies compiled
+    once (by the pre-warm) are reused by every notebook."""
+    target = EVCXR_TARGET_DIR
+    return (
+        ":opt 0\n"
+        f":build_env CARGO_TARGET_DIR={target}\n"
+        f":build_env CARGO_BUILD_BUILD_DIR={target}\n"
+    )
+
+
+def install_kernel() -> int:
+    if not EVCXR_BIN.exists():
+        print(f"{EVCXR_BIN} is missing: run scripts/setup.sh", file=sys.stderr)
+        return 1
+    kernel_dir = JUPYTER_DIR / "kernels" / KERNEL_NAME
+    if not (kernel_dir / "kernel.js").exists():
+        # evcxr's own installer adds the logos and JupyterLab's lint support; it honours
+        # JUPYTER_PATH (set above), so it writes into the project.
+        subprocess.run([str(EVCXR_BIN), "--install"], check=True, stdout=subprocess.DEVNULL)
+    EVCXR_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [str(EVCXR_BIN), "--control_file", "{connection_file}"],
+        "display_name": "Rust",
+        "language": "rust",
+        "interrupt_mode": "message",
+        "env": {"EVCXR_CONFIG_DIR": str(EVCXR_CONFIG_DIR)},
+    }
+    write_if_changed(kernel_dir / "kernel.json", json.dumps(spec, indent=2) + "\n")
+    write_if_changed(EVCXR_CONFIG_DIR / "init.evcxr", init_evcxr())
+    print(f"    kernel {KERNEL_NAME!r}: {kernel_dir / 'kernel.json'}")
+    return 0
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+DEP_PATH = re.compile(r'path\s*=\s*"([^"]+)"')
+
+
+def dep_lines(paths: list[Path]) -> list[str]:
+    """Each distinct `:dep` line of the notebooks, with relative crate paths made absolute (so
+    `../crates/patterns` in notebooks/ and `../../crates/patterns` in day1/ are one line)."""
+    lines = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            for line in cell.source.splitlines():
+                if not line.startswith(":dep "):
+                    continue
+                absolute = DEP_PATH.sub(
+                    lambda m: f'path = "{(path.parent / m.group(1)).resolve()}"', line.strip()
+                )
+                if absolute not in lines:
+                    lines.append(absolute)
+    return lines
+
+
+def sources_digest() -> str:
+    """What a pre-warm depends on: the workspace's crate sources and manifests, evcxr's
+    configuration and version."""
+    digest = hashlib.sha256()
+    files = [ROOT / "Cargo.toml", ROOT / "Cargo.lock", EVCXR_CONFIG_DIR / "init.evcxr"]
+    files += sorted(p for p in (ROOT / "crates").rglob("*") if p.is_file())
+    for file in files:
+        if file.exists():
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    digest.update(str(EVCXR_BIN.stat().st_mtime_ns if EVCXR_BIN.exists() else 0).encode())
+    return digest.hexdigest()
+
+
+def prewarm(paths: list[Path]) -> int:
+    """Compiles each `:dep` line once, in a kernel configured like the notebooks' kernels: evcxr
+    builds with its own flags and profile, so a `cargo build` would not help it."""
+    stamps = EVCXR_TARGET_DIR / "prewarm-stamps"
+    stamps.mkdir(parents=True, exist_ok=True)
+    sources = sources_digest()
+    for line in dep_lines(paths):
+        key = hashlib.sha256(f"{sources}\n{line}".encode()).hexdigest()
+        stamp = stamps / hashlib.sha256(line.encode()).hexdigest()[:16]
+        if stamp.exists() and stamp.read_text() == key:
+            print(f"    up to date: {line}")
+            continue
+        with tempfile.TemporaryDirectory(prefix="prewarm-") as folder:
+            notebook = Path(folder) / "prewarm.ipynb"
+            nb = nbformat.v4.new_notebook()
+            nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Rust", "language": "rust"}
+            nb.cells.append(nbformat.v4.new_code_cell(line))
+            nbformat.write(nb, notebook)
+            print(f"    compiling: {line}", flush=True)
+            run = execute_notebook(notebook)
+        if not run.ok:
+            print("\n".join(run.problems), file=sys.stderr)
+            return 1
+        print(f"    compiled in {run.total_s:.1f} s")
+        stamp.write_text(key)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Handouts
+# --------------------------------------------------------------------------------------------
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+IPYNB_LINK = re.compile(r'href="([^":#?]+)\.ipynb(#[^"]*)?"')
+
+
+def export_html(run: NotebookRun, out: Path, handout_names: set[str]) -> Path:
+    """Writes the executed notebook as one self-contained HTML file: CSS inline, figures as inline
+    `<svg>` (they arrive as text/html), images embedded, links to other lessons pointing at their
+    handouts."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="handout",
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        embed_images=True,
+    )
+    nb = run.nb
+    nb.metadata["title"] = lesson_title(nb) or run.path.stem
+    nb.metadata["handout_uses_math"] = any(
+        cell.cell_type == "markdown" and "$" in cell.source for cell in nb.cells
+    )
+    body, _ = exporter.from_notebook_node(nb)
+
+    relative = run.path.resolve().relative_to(NOTEBOOKS_DIR.resolve())
+    target = (out / relative).with_suffix(".html")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(link_handouts(body, relative.parent, handout_names), encoding="utf-8")
+    return target
+
+
+def link_handouts(body: str, folder: Path, handout_names: set[str]) -> str:
+    """Points relative links to lessons (`day1/01-x.ipynb`) at their handouts (`day1/01-x.html`)
+    when the lesson is among the handouts; `folder` is the linking notebook's folder, relative to
+    notebooks/, and `handout_names` the lessons' paths relative to notebooks/, without suffix."""
+
+    def to_handout(match: re.Match) -> str:
+        linked = Path(os.path.normpath(folder / match.group(1))).as_posix()
+        if linked in handout_names:
+            return f'href="{match.group(1)}.html{match.group(2) or ""}"'
+        return match.group(0)
+
+    return IPYNB_LINK.sub(to_handout, body)
+
+
+def index_html(runs: list[NotebookRun], pages: list[Path], out: Path) -> str:
+    """The handouts' front page: every lesson in order, grouped by day."""
+    groups: dict[str, list[str]] = {}
+    for run, page in zip(runs, pages):
+        relative = page.relative_to(out)
+        group = "Start here" if len(relative.parts) == 1 else relative.parts[0].replace("day", "Day ")
+        title = html.escape(lesson_title(run.nb) or run.path.stem)
+        note = "" if run.ok else ' <strong class="failed">(did not run to the end)</strong>'
+        groups.setdefault(group, []).append(
+            f'<li><a href="{html.escape(relative.as_posix())}">{title}</a>'
+            f' <span class="file">{html.escape(relative.with_suffix(".ipynb").as_posix())}</span>{note}</li>'
+        )
+    sections = "\n".join(
+        f"<h2>{html.escape(group)}</h2>\n<ol>\n" + "\n".join(items) + "\n</ol>"
+        for group, items in groups.items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Patterns of Distributed Systems in Rust: handouts</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
+       line-height: 1.5; color: #222; }}
+h1 {{ font-size: 1.6rem; }} h2 {{ font-size: 1.2rem; margin-top: 1.6rem; }}
+.file {{ color: #777; font-family: monospace; font-size: 0.85em; }}
+.failed {{ color: #b00; }}
+</style>
+</head>
+<body>
+<h1>Patterns of Distributed Systems in Rust</h1>
+<p>Handouts: every lesson executed top to bottom, with its figures and tables.</p>
+{sections}
+</body>
+</html>
+"""
+
+
+def handouts(out: Path) -> int:
+    paths = find_notebooks()
+    runs = run_all(paths, lint=False)
+    names = {p.resolve().relative_to(NOTEBOOKS_DIR.resolve()).with_suffix("").as_posix() for p in paths}
+    out.mkdir(parents=True, exist_ok=True)
+    pages = [export_html(run, out, names) for run in runs]
+    (out / "index.html").write_text(index_html(runs, pages, out), encoding="utf-8")
+    print(f"\nhandouts: {display_path(out / 'index.html')} and {len(pages)} lesson(s)")
+    return report(runs)
+
+
+# --------------------------------------------------------------------------------------------
+# JupyterLab
+# --------------------------------------------------------------------------------------------
+
+
+def lab(extra: list[str]) -> int:
+    jupyter = Path(sys.executable).parent / "jupyter"
+    argv = [
+        str(jupyter),
+        "lab",
+        f"--ServerApp.root_dir={NOTEBOOKS_DIR}",
+        "--ServerApp.ip=127.0.0.1",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    os.execv(argv[0], argv + extra)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("install-kernel", help="register the Rust kernel in .jupyter/")
+    commands.add_parser("prewarm", help="compile each notebook :dep line once")
+    for name in ("execute", "check"):
+        sub = commands.add_parser(name)
+        sub.add_argument("notebooks", nargs="*", help="notebooks or folders (default: notebooks/)")
+    out = commands.add_parser("handouts", help="execute all notebooks and write HTML")
+    out.add_argument("--out", type=Path, default=HANDOUTS_DIR)
+    commands.add_parser("lab", help="open JupyterLab on notebooks/")
+    args, extra = parser.parse_known_args(argv)
+
+    if args.command == "lab":
+        return lab(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "install-kernel":
+        return install_kernel()
+    if args.command == "prewarm":
+        return prewarm(find_notebooks())
+    if args.command in ("execute", "check"):
+        paths = find_notebooks(args.notebooks)
+        if not paths:
+            print("no notebooks found")
+            return 0
+        return report(run_all(paths, lint=args.command == "check"))
+    if args.command == "handouts":
+        return handouts(args.out)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
