@@ -2,6 +2,7 @@
 
 mod check;
 mod disk;
+mod wal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
     Disk(disk::DiskArgs),
+    /// Day 1 write-ahead log: open a log as a server would and report what recovery found.
+    #[command(subcommand)]
+    Wal(wal::WalCommand),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +34,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Disk(args) => disk::run(args),
+        Command::Wal(command) => wal::run(&command),
     }
 }

@@ -29,6 +29,7 @@ pub mod node;
 pub mod quorum_kv;
 pub mod sim;
 pub mod viz;
+pub mod wal;
 
 /// plotters, re-exported so a notebook drawing its own [`viz::Figure`] uses the very version and
 /// features this crate was built with: a second `:dep plotters` would be resolved afresh by evcxr
