@@ -8,56 +8,20 @@ use patterns::check::{
 };
 use patterns::history::{History, parse_edn};
 
-// Appendix A, one event per line here; each is one line in the reference (Rust's `\` continuation
-// joins them with the single space the reference prints).
+// Appendix A, exactly as the reference prints them: one line each, no trailing newline. The
+// quorum scenarios (tests/quorum_kv.rs) compare their histories with the same files.
 
-const A1: &str = "[{:process 0, :process-name \"alice\", :type :invoke, :f :write, :value \"Microservices\"} \
-     {:process 0, :process-name \"alice\", :type :ok, :f :write, :value \"Microservices\"} \
-     {:process 0, :process-name \"alice\", :type :invoke, :f :write, :value \"Distributed Systems\"} \
-     {:process 0, :process-name \"alice\", :type :ok, :f :write, :value \"Distributed Systems\"} \
-     {:process 0, :process-name \"alice\", :type :invoke, :f :read, :value nil} \
-     {:process 0, :process-name \"alice\", :type :ok, :f :read, :value \"Distributed Systems\"} \
-     {:process 0, :process-name \"alice\", :type :invoke, :f :read, :value nil} \
-     {:process 0, :process-name \"alice\", :type :ok, :f :read, :value \"Distributed Systems\"}]";
+const A1: &str = include_str!("fixtures/appendix-a/a1.edn");
 
-const A2: &str = "[{:process 0, :process-name \"writer\", :type :invoke, :f :write, :value \"x=0\"} \
-     {:process 0, :process-name \"writer\", :type :ok, :f :write, :value \"x=0\"} \
-     {:process 0, :process-name \"writer\", :type :invoke, :f :write, :value \"x=1\"} \
-     {:process 1, :process-name \"alice\", :type :invoke, :f :read, :value nil} \
-     {:process 1, :process-name \"alice\", :type :ok, :f :read, :value \"x=1\"} \
-     {:process 2, :process-name \"bob\", :type :invoke, :f :read, :value nil} \
-     {:process 2, :process-name \"bob\", :type :ok, :f :read, :value \"x=0\"} \
-     {:process 0, :process-name \"writer\", :type :ok, :f :write, :value \"x=1\"}]";
+const A2: &str = include_str!("fixtures/appendix-a/a2.edn");
 
-const A3: &str = "[{:process 0, :process-name \"majority_client\", :type :invoke, :f :write, :value \"genesis_block\"} \
-     {:process 0, :process-name \"majority_client\", :type :ok, :f :write, :value \"genesis_block\"} \
-     {:process 1, :process-name \"minority_client\", :type :invoke, :f :write, :value \"minority_attempt\"} \
-     {:process 1, :process-name \"minority_client\", :type :fail, :f :write, :value \"minority_attempt\"} \
-     {:process 0, :process-name \"majority_client\", :type :invoke, :f :write, :value \"majority_success\"} \
-     {:process 0, :process-name \"majority_client\", :type :ok, :f :write, :value \"majority_success\"} \
-     {:process 1, :process-name \"minority_client\", :type :invoke, :f :read, :value nil} \
-     {:process 1, :process-name \"minority_client\", :type :ok, :f :read, :value \"minority_attempt\"}]";
+const A3: &str = include_str!("fixtures/appendix-a/a3.edn");
 
-const A4: &str = "[{:process 0, :process-name \"client1\", :type :invoke, :f :write, :value \"v0\"} \
-     {:process 0, :process-name \"client1\", :type :ok, :f :write, :value \"v0\"} \
-     {:process 0, :process-name \"client1\", :type :invoke, :f :write, :value \"v1\"} \
-     {:process 0, :process-name \"client1\", :type :ok, :f :write, :value \"v1\"} \
-     {:process 1, :process-name \"client2\", :type :invoke, :f :read, :value nil} \
-     {:process 1, :process-name \"client2\", :type :ok, :f :read, :value \"v0\"}]";
+const A4: &str = include_str!("fixtures/appendix-a/a4.edn");
 
-const A5: &str = "[{:process 0, :process-name \"bob\", :type :invoke, :f :write, :value \"B\"} \
-     {:process 0, :process-name \"bob\", :type :ok, :f :write, :value \"B\"} \
-     {:process 1, :process-name \"alice\", :type :invoke, :f :write, :value \"A\"} \
-     {:process 1, :process-name \"alice\", :type :ok, :f :write, :value \"A\"} \
-     {:process 2, :process-name \"reader\", :type :invoke, :f :read, :value nil} \
-     {:process 2, :process-name \"reader\", :type :ok, :f :read, :value \"B\"}]";
+const A5: &str = include_str!("fixtures/appendix-a/a5.edn");
 
-const A6: &str = "[{:process 0, :process-name \"client1\", :type :invoke, :f :write, :value \"v1\"} \
-     {:process 0, :process-name \"client1\", :type :ok, :f :write, :value \"v1\"} \
-     {:process 1, :process-name \"client2\", :type :invoke, :f :write, :value \"v2\"} \
-     {:process 1, :process-name \"client2\", :type :ok, :f :write, :value \"v2\"} \
-     {:process 1, :process-name \"client2\", :type :invoke, :f :read, :value nil} \
-     {:process 1, :process-name \"client2\", :type :ok, :f :read, :value \"v1\"}]";
+const A6: &str = include_str!("fixtures/appendix-a/a6.edn");
 
 /// Both verdicts of a history: (linearizable, sequentially consistent); `None` for unknown.
 fn verdicts<M: Model>(history: &History, model: &M) -> (Option<bool>, Option<bool>) {

@@ -440,14 +440,7 @@ fn sync_read_repair_history_matches_the_reference_fixture() {
     assert_eq!(sim.history().for_key("title").to_edn(), A1);
 }
 
-pub const A1: &str = "[{:process 0, :process-name \"alice\", :type :invoke, :f :write, :value \"Microservices\"} \
-{:process 0, :process-name \"alice\", :type :ok, :f :write, :value \"Microservices\"} \
-{:process 0, :process-name \"alice\", :type :invoke, :f :write, :value \"Distributed Systems\"} \
-{:process 0, :process-name \"alice\", :type :ok, :f :write, :value \"Distributed Systems\"} \
-{:process 0, :process-name \"alice\", :type :invoke, :f :read, :value nil} \
-{:process 0, :process-name \"alice\", :type :ok, :f :read, :value \"Distributed Systems\"} \
-{:process 0, :process-name \"alice\", :type :invoke, :f :read, :value nil} \
-{:process 0, :process-name \"alice\", :type :ok, :f :read, :value \"Distributed Systems\"}]";
+pub const A1: &str = include_str!("fixtures/appendix-a/a1.edn");
 
 // ----- NetworkPartitionTest (five nodes) -------------------------------------------------------------
 
@@ -597,14 +590,7 @@ fn clock_skew_lets_a_failed_minority_write_overwrite_the_majority() {
     assert_eq!(sim.history().for_key("distributed_ledger").to_edn(), A3);
 }
 
-pub const A3: &str = "[{:process 0, :process-name \"majority_client\", :type :invoke, :f :write, :value \"genesis_block\"} \
-{:process 0, :process-name \"majority_client\", :type :ok, :f :write, :value \"genesis_block\"} \
-{:process 1, :process-name \"minority_client\", :type :invoke, :f :write, :value \"minority_attempt\"} \
-{:process 1, :process-name \"minority_client\", :type :fail, :f :write, :value \"minority_attempt\"} \
-{:process 0, :process-name \"majority_client\", :type :invoke, :f :write, :value \"majority_success\"} \
-{:process 0, :process-name \"majority_client\", :type :ok, :f :write, :value \"majority_success\"} \
-{:process 1, :process-name \"minority_client\", :type :invoke, :f :read, :value nil} \
-{:process 1, :process-name \"minority_client\", :type :ok, :f :read, :value \"minority_attempt\"}]";
+pub const A3: &str = include_str!("fixtures/appendix-a/a3.edn");
 
 #[test]
 fn an_honest_failure_records_the_minority_write_as_info() {
@@ -685,14 +671,7 @@ fn ddia_link_delay_race_reads_new_then_old() {
     assert_eq!(sim.history().for_key("key").to_edn(), A2);
 }
 
-pub const A2: &str = "[{:process 0, :process-name \"writer\", :type :invoke, :f :write, :value \"x=0\"} \
-{:process 0, :process-name \"writer\", :type :ok, :f :write, :value \"x=0\"} \
-{:process 0, :process-name \"writer\", :type :invoke, :f :write, :value \"x=1\"} \
-{:process 1, :process-name \"alice\", :type :invoke, :f :read, :value nil} \
-{:process 1, :process-name \"alice\", :type :ok, :f :read, :value \"x=1\"} \
-{:process 2, :process-name \"bob\", :type :invoke, :f :read, :value nil} \
-{:process 2, :process-name \"bob\", :type :ok, :f :read, :value \"x=0\"} \
-{:process 0, :process-name \"writer\", :type :ok, :f :write, :value \"x=1\"}]";
+pub const A2: &str = include_str!("fixtures/appendix-a/a2.edn");
 
 // ----- beyond the reference --------------------------------------------------------------------------
 
