@@ -161,15 +161,7 @@ impl<N: Node> Simulation<N> {
             let after =
                 self.network
                     .release_latency(from.index(), to.index(), &mut self.network_rng);
-            self.schedule(
-                self.now + after,
-                Event::Deliver {
-                    id,
-                    from,
-                    to,
-                    payload,
-                },
-            );
+            self.deliver_at(self.now + after, id, from, to, payload);
         }
     }
 

@@ -1119,27 +1119,31 @@ impl<N: Node> Simulation<N> {
                 duplicate_after,
             } => {
                 if let Some(again) = duplicate_after {
-                    self.schedule(
-                        self.now + again,
-                        Event::Deliver {
-                            id,
-                            from,
-                            to,
-                            payload: payload.clone(),
-                        },
-                    );
+                    self.deliver_at(self.now + again, id, from, to, payload.clone());
                 }
-                self.schedule(
-                    self.now + after,
-                    Event::Deliver {
-                        id,
-                        from,
-                        to,
-                        payload,
-                    },
-                );
+                self.deliver_at(self.now + after, id, from, to, payload);
             }
         }
+    }
+
+    /// Schedules the delivery of a message already on the wire.
+    fn deliver_at(
+        &mut self,
+        tick: Tick,
+        id: MessageId,
+        from: ProcessId,
+        to: ProcessId,
+        payload: Payload<N>,
+    ) {
+        self.schedule(
+            tick,
+            Event::Deliver {
+                id,
+                from,
+                to,
+                payload,
+            },
+        );
     }
 
     fn record_drop(&mut self, message: MessageId, reason: DropReason) {

@@ -228,24 +228,25 @@ impl<N: Node + 'static> Scenario<N> {
 
     /// `client` sends `operation` to `node` and waits until it ends (a reply or the client's
     /// timeout).
-    pub fn invoke(mut self, client: &str, node: &str, operation: N::Operation) -> Self {
+    pub fn invoke(self, client: &str, node: &str, operation: N::Operation) -> Self {
         let description = format!("{client} asks {node}: {operation:?}");
-        let (client, node) = (client.to_string(), node.to_string());
-        self.steps.push((
-            description,
-            Step::Invoke {
-                client,
-                node,
-                operation,
-                wait: true,
-            },
-        ));
-        self
+        self.push_invoke(description, client, node, operation, true)
     }
 
     /// `client` sends `operation` to `node` and the story goes on without waiting.
-    pub fn start(mut self, client: &str, node: &str, operation: N::Operation) -> Self {
+    pub fn start(self, client: &str, node: &str, operation: N::Operation) -> Self {
         let description = format!("{client} starts at {node}: {operation:?}");
+        self.push_invoke(description, client, node, operation, false)
+    }
+
+    fn push_invoke(
+        mut self,
+        description: String,
+        client: &str,
+        node: &str,
+        operation: N::Operation,
+        wait: bool,
+    ) -> Self {
         let (client, node) = (client.to_string(), node.to_string());
         self.steps.push((
             description,
@@ -253,7 +254,7 @@ impl<N: Node + 'static> Scenario<N> {
                 client,
                 node,
                 operation,
-                wait: false,
+                wait,
             },
         ));
         self
