@@ -17,6 +17,25 @@ pub enum WalError {
         /// The path given as the log directory.
         path: PathBuf,
     },
+    /// No log where one was expected ([`super::Log::open_existing`]); nothing was created.
+    NoLog {
+        /// The path given as the log directory.
+        path: PathBuf,
+        /// What is there instead.
+        reason: String,
+    },
+    /// A file named like a segment whose name no log writes.
+    InvalidSegmentName {
+        /// The file.
+        path: PathBuf,
+        /// Why no segment has that name.
+        reason: String,
+    },
+    /// The newest entry has the largest index there is: no index is left for another.
+    IndexSpaceExhausted {
+        /// The newest index.
+        last_index: u64,
+    },
     /// The operating system (or the simulated disk) refused an operation.
     Io {
         /// What the log was doing ("sync", "create", ...).
@@ -27,7 +46,8 @@ pub enum WalError {
         source: io::Error,
     },
     /// Bytes that should hold synced entries do not decode. Only the tail of the newest segment
-    /// can be torn by a crash; anything else is damage the log refuses to paper over.
+    /// can be torn by a crash, and only if nothing valid follows the bad bytes; anything else is
+    /// damage the log refuses to paper over, changing nothing on disk.
     CorruptSegment {
         /// The segment file.
         path: PathBuf,
@@ -101,14 +121,31 @@ impl fmt::Display for WalError {
                 path,
                 source,
             } => write!(f, "could not {operation} {}: {source}", path.display()),
+            WalError::NoLog { path, reason } => write!(
+                f,
+                "no log at {}: {reason} (nothing was created)",
+                path.display()
+            ),
+            WalError::InvalidSegmentName { path, reason } => write!(
+                f,
+                "{} is named like a segment but no log writes that name: {reason}; move it \
+                 away if it is not part of the log",
+                path.display()
+            ),
+            WalError::IndexSpaceExhausted { last_index } => write!(
+                f,
+                "the newest entry has index {last_index}, the largest there is: no index left \
+                 for another entry (truncate the log or start a new one)"
+            ),
             WalError::CorruptSegment {
                 path,
                 offset_bytes,
                 reason,
             } => write!(
                 f,
-                "segment {} is corrupt at byte {offset_bytes}: {reason}; only the tail of the newest \
-                 segment may be torn, so the log refuses to open rather than drop synced entries",
+                "segment {} is corrupt at byte {offset_bytes}: {reason}. The log refuses to open \
+                 rather than drop entries that may have been synced, and has changed nothing on \
+                 disk",
                 path.display()
             ),
             WalError::CorruptSnapshot { path, reason } => {

@@ -10,18 +10,28 @@
 //! [`super::crash`]:
 //! * an entry is acknowledged only after the sync that covers it ([`Log::sync`] returns the
 //!   durable index);
+//! * the log's directory, when the log creates it, is made durable (its parent is synced)
+//!   before anything goes into it;
 //! * a segment is synced before the next one is created, and a new segment's header and
 //!   directory entry are synced before any entry goes into it, so only the newest segment can
 //!   have a torn tail;
-//! * recovery checks every frame's CRC and index and cuts the newest segment at the first bad
-//!   frame; damage anywhere else is an error, because those bytes were synced;
+//! * recovery checks every frame's CRC and index and cuts the newest segment's torn tail: bad
+//!   bytes with nothing valid after them. Bad bytes followed by a valid frame are corruption, in
+//!   any segment: the log refuses to open and changes nothing ([`super::scan`] has the rules);
+//! * with block padding no write shares a sector with bytes written before it: the header has
+//!   a block of its own, every write ends on a block boundary, and after a truncation or a cut
+//!   the end moves up to the next boundary (zeros, by a size change rather than a write);
 //! * truncation and cleaning remove whole segments one at a time, each removal made durable
 //!   before the next, so a crash never leaves a gap.
+//!
+//! Indexes run from 1 to [`INDEX_MAX`]; a segment named 0 or `u64::MAX`, or with more digits
+//! than a `u64` holds, is an error, never a wrap-around.
 
 use super::entry::{
     Entry, EntryKind, FRAME_HEADER_BYTES, decode_frame, encode_frame, frame_bytes, now_ms,
     padding_frame_bytes,
 };
+use super::scan::{INDEX_MAX, ScanEnd, scan_frames};
 use super::{FileHandle, FileSystem, OsFileSystem, WalError};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -219,16 +229,30 @@ pub fn segment_file_name(first_index: u64) -> String {
     format!("{first_index:020}.log")
 }
 
-/// The first index a segment file name stands for, if it is one.
-pub fn parse_segment_file_name(name: &str) -> Option<u64> {
+/// The first index a segment file name stands for: `None` when the name is not a segment's
+/// (twenty digits and `.log`), an error when it is but no log writes it (index 0, `u64::MAX`,
+/// or more than a `u64` holds).
+pub fn parse_segment_file_name(name: &str) -> Option<Result<u64, String>> {
     let digits = name.strip_suffix(".log")?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    Some(match digits.parse::<u64>() {
+        Ok(first) if (1..=INDEX_MAX).contains(&first) => Ok(first),
+        Ok(first) => Err(format!(
+            "a segment is named by its first index, and index {first} is never used \
+             (indexes run from 1 to {INDEX_MAX})"
+        )),
+        Err(_) => Err("its number is larger than any index (u64)".to_string()),
+    })
 }
 
-fn segment_header(first_index: u64) -> Vec<u8> {
+/// Where the next write goes when writes must start on a block boundary.
+fn block_aligned(offset: u64, block_bytes: Option<u64>) -> u64 {
+    block_bytes.map_or(offset, |block| offset.div_ceil(block) * block)
+}
+
+pub(crate) fn segment_header(first_index: u64) -> Vec<u8> {
     let mut header = Vec::with_capacity(SEGMENT_HEADER_BYTES as usize);
     header.extend_from_slice(SEGMENT_MAGIC);
     header.extend_from_slice(&first_index.to_le_bytes());
@@ -266,23 +290,56 @@ pub struct Log {
 }
 
 impl Log {
-    /// Opens the log in `dir` (created if missing) and recovers it.
+    /// Opens the log in `dir` (created, durably, if missing) and recovers it.
     pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> Result<Log, WalError> {
+        Log::open_or_create(dir.as_ref(), config, true)
+    }
+
+    /// Opens and recovers the log in `dir` only if there is one: a missing directory, or one
+    /// without a segment file, is [`WalError::NoLog`] and nothing is created. What an operator's
+    /// recovery tool wants (`patterns wal recover`).
+    pub fn open_existing(dir: impl AsRef<Path>, config: LogConfig) -> Result<Log, WalError> {
+        Log::open_or_create(dir.as_ref(), config, false)
+    }
+
+    fn open_or_create(dir: &Path, config: LogConfig, create: bool) -> Result<Log, WalError> {
         config.validate()?;
-        let dir = dir.as_ref().to_path_buf();
+        let dir = dir.to_path_buf();
         let fs = config.file_system.clone();
         if fs.is_file(&dir) {
             return Err(WalError::DirectoryIsAFile { path: dir });
         }
-        fs.create_dir_all(&dir)
-            .map_err(|e| WalError::io("create directory", &dir, e))?;
+        if !fs.is_dir(&dir) {
+            if !create {
+                return Err(WalError::NoLog {
+                    path: dir,
+                    reason: "the directory does not exist".into(),
+                });
+            }
+            create_dir_durably(&*fs, &dir)?;
+        }
         let names = fs
             .list(&dir)
             .map_err(|e| WalError::io("list directory", &dir, e))?;
-        let mut firsts: Vec<u64> = names
-            .iter()
-            .filter_map(|n| parse_segment_file_name(n))
-            .collect();
+        let mut firsts: Vec<u64> = Vec::new();
+        for name in &names {
+            match parse_segment_file_name(name) {
+                None => {}
+                Some(Ok(first)) => firsts.push(first),
+                Some(Err(reason)) => {
+                    return Err(WalError::InvalidSegmentName {
+                        path: dir.join(name),
+                        reason,
+                    });
+                }
+            }
+        }
+        if firsts.is_empty() && !create {
+            return Err(WalError::NoLog {
+                path: dir,
+                reason: "it holds no segment file (twenty digits and .log)".into(),
+            });
+        }
         firsts.sort_unstable();
 
         let mut recovery = Recovery::default();
@@ -313,18 +370,13 @@ impl Log {
         }
         let open = match segments.pop() {
             Some(open) => open,
-            None => create_segment(&*fs, &dir, next_index)?,
+            None => create_segment(&*fs, &dir, next_index, config.block_bytes)?,
         };
-        // What recovery read may have come from the page cache of a process that died without
-        // syncing: make it durable before anyone acts on it.
-        open.file
-            .sync_data()
-            .map_err(|e| WalError::io("sync", &open.path, e))?;
         recovery.segments = segments.len() + 1;
         recovery.entries =
             open.next_index() - segments.first().map_or(open.first_index, |s| s.first_index);
         let durable_index = open.next_index() - 1;
-        Ok(Log {
+        let mut log = Log {
             config,
             dir,
             closed: segments,
@@ -335,7 +387,13 @@ impl Log {
             recovery,
             stopped: None,
             zeros: Vec::new(),
-        })
+        };
+        log.align_end()?;
+        // What recovery read may have come from the page cache of a process that died without
+        // syncing: make it durable before anyone acts on it.
+        let result = log.open.file.sync_data();
+        log.stopped_on(result, "sync", &log.open.path.clone())?;
+        Ok(log)
     }
 
     /// What opening the log found (a torn tail cut, or none).
@@ -414,6 +472,11 @@ impl Log {
         payload: &[u8],
     ) -> Result<u64, WalError> {
         self.check_running()?;
+        if self.next_index() > INDEX_MAX {
+            return Err(WalError::IndexSpaceExhausted {
+                last_index: self.last_index(),
+            });
+        }
         if kind == EntryKind::Padding {
             return Err(WalError::InvalidConfig {
                 reason: "padding entries are written by the log itself, not appended".into(),
@@ -495,21 +558,20 @@ impl Log {
             let position = from.saturating_sub(segment.first_index) as usize;
             let start = segment.entries[position].offset;
             let bytes = self.read_span(segment, start, segment.end_bytes)?;
-            let mut at = 0;
-            let mut expected = segment.first_index + position as u64;
-            while at < bytes.len() {
-                let (entry, len) =
-                    decode_frame(&bytes[at..]).map_err(|e| WalError::CorruptSegment {
+            // One read per segment, then each entry decoded where recovery found it: padding and
+            // filler between entries are never decoded twice.
+            for (index, location) in
+                (segment.first_index + position as u64..).zip(&segment.entries[position..])
+            {
+                let at = location.offset;
+                let (entry, _) = decode_frame(&bytes[(at - start) as usize..]).map_err(|e| {
+                    WalError::CorruptSegment {
                         path: segment.path.clone(),
-                        offset_bytes: start + at as u64,
+                        offset_bytes: at,
                         reason: e.to_string(),
-                    })?;
-                at += len;
-                if entry.kind == EntryKind::Padding {
-                    continue;
-                }
-                self.expect_index(segment, start + at as u64, &entry, expected)?;
-                expected += 1;
+                    }
+                })?;
+                self.expect_index(segment, at, &entry, index)?;
                 entries.push(entry);
             }
         }
@@ -548,13 +610,14 @@ impl Log {
         let path = self.open.path.clone();
         let result = self.open.file.set_len(cut);
         self.stopped_on(result, "truncate", &path)?;
-        let result = self.open.file.sync_data();
-        self.stopped_on(result, "sync", &path)?;
-        self.stats.syncs += 1;
         self.open.entries.truncate(position);
         self.open.end_bytes = cut;
         self.open.written_bytes = cut;
         self.open.allocated_bytes = cut;
+        self.align_end()?;
+        let result = self.open.file.sync_data();
+        self.stopped_on(result, "sync", &path)?;
+        self.stats.syncs += 1;
         self.durable_index = self.durable_index.min(from - 1);
         Ok(())
     }
@@ -672,6 +735,28 @@ impl Log {
         Ok(())
     }
 
+    /// With block padding, moves the newest segment's end up to the next block boundary by
+    /// growing the file with zeros: a size change, not a write, so the sector that holds the
+    /// last entries (synced, perhaps acknowledged) is never written again. Recovery reads the
+    /// zeros as filler because the frame after them is the one that belongs next.
+    fn align_end(&mut self) -> Result<(), WalError> {
+        let aligned = block_aligned(self.open.end_bytes, self.config.block_bytes);
+        if aligned == self.open.end_bytes || !self.buffer.is_empty() {
+            return Ok(());
+        }
+        // Bytes past the end up to the allocated length are zeros already (preallocated, or
+        // left by recovery); only a shorter file grows.
+        if self.open.allocated_bytes < aligned {
+            let path = self.open.path.clone();
+            let result = self.open.file.set_len(aligned);
+            self.stopped_on(result, "pad to a block boundary", &path)?;
+            self.open.allocated_bytes = aligned;
+        }
+        self.open.end_bytes = aligned;
+        self.open.written_bytes = aligned;
+        Ok(())
+    }
+
     fn write_buffer(&mut self) -> Result<(), WalError> {
         if self.buffer.is_empty() {
             return Ok(());
@@ -736,7 +821,12 @@ impl Log {
             self.durable_index = self.last_index();
         }
         let fs = self.config.file_system.clone();
-        let next = create_segment(&*fs, &self.dir, self.open.next_index());
+        let next = create_segment(
+            &*fs,
+            &self.dir,
+            self.open.next_index(),
+            self.config.block_bytes,
+        );
         let next = match next {
             Ok(next) => next,
             Err(e) => {
@@ -751,27 +841,58 @@ impl Log {
     }
 }
 
-/// Creates an empty segment whose header and directory entry are durable.
-fn create_segment(fs: &dyn FileSystem, dir: &Path, first_index: u64) -> Result<Segment, WalError> {
+/// Creates `dir` and any missing parents, each made durable by a sync of its parent: until
+/// then a crash may take the directory, and every entry in it, away.
+fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> Result<(), WalError> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !fs.is_dir(a))
+        .collect();
+    fs.create_dir_all(dir)
+        .map_err(|e| WalError::io("create directory", dir, e))?;
+    for created in missing.into_iter().rev() {
+        let parent = created.parent().unwrap_or(Path::new(""));
+        fs.sync_dir(parent)
+            .map_err(|e| WalError::io("sync directory", parent, e))?;
+    }
+    Ok(())
+}
+
+/// Creates an empty segment whose header and directory entry are durable. With block padding a
+/// padding frame fills the header's block, so that no write of entries shares its sector.
+fn create_segment(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    first_index: u64,
+    block_bytes: Option<u64>,
+) -> Result<Segment, WalError> {
     let path = dir.join(segment_file_name(first_index));
     let file = fs
         .open(&path, true)
         .map_err(|e| WalError::io("create", &path, e))?;
-    let header = segment_header(first_index);
+    let mut header = segment_header(first_index);
+    if let Some(block) = block_bytes {
+        let padding = padding_frame_bytes(SEGMENT_HEADER_BYTES, block) as usize;
+        if padding > 0 {
+            let filler = vec![0; padding - FRAME_HEADER_BYTES];
+            encode_frame(0, EntryKind::Padding, 0, &filler, &mut header);
+        }
+    }
     file.set_len(0)
         .and_then(|_| file.write_at(0, &header))
         .and_then(|_| file.sync_data())
         .map_err(|e| WalError::io("write the header of", &path, e))?;
     fs.sync_dir(dir)
         .map_err(|e| WalError::io("sync directory", dir, e))?;
+    let end_bytes = header.len() as u64;
     Ok(Segment {
         first_index,
         path,
         file,
         entries: Vec::new(),
-        end_bytes: SEGMENT_HEADER_BYTES,
-        written_bytes: SEGMENT_HEADER_BYTES,
-        allocated_bytes: SEGMENT_HEADER_BYTES,
+        end_bytes,
+        written_bytes: end_bytes,
+        allocated_bytes: end_bytes,
     })
 }
 
@@ -812,66 +933,62 @@ fn recover_segment(
             ),
         });
     }
-    let mut entries = Vec::new();
-    let mut at = header_len;
-    let mut rejected = None;
-    while at < bytes.len() {
-        match decode_frame(&bytes[at..]) {
-            Ok((entry, frame_len)) => {
-                let expected = first_index + entries.len() as u64;
-                if entry.kind != EntryKind::Padding {
-                    if entry.index != expected {
-                        rejected = Some(format!(
-                            "found entry {} where entry {expected} belongs",
-                            entry.index
-                        ));
-                        break;
-                    }
-                    entries.push(Location {
-                        offset: at as u64,
-                        timestamp_ms: entry.timestamp_ms,
-                    });
-                }
-                at += frame_len;
-            }
-            Err(e) => {
-                rejected = Some(e.to_string());
-                break;
-            }
-        }
-    }
-    let mut allocated_bytes = len;
-    if let Some(reason) = rejected {
-        let tail = &bytes[at..];
-        // Zeros are preallocated space: the clean end of the log, in any segment.
-        if tail.iter().any(|b| *b != 0) {
-            if !newest {
-                return Err(WalError::CorruptSegment {
-                    path: path.to_path_buf(),
-                    offset_bytes: at as u64,
-                    reason,
-                });
-            }
-            file.set_len(at as u64)
-                .and_then(|_| file.sync_data())
-                .map_err(|e| WalError::io("cut the torn tail of", path, e))?;
-            allocated_bytes = at as u64;
-            recovery.tail_cut = Some(TailCut {
-                segment: path.to_path_buf(),
+    let scan = scan_frames(&bytes, header_len, first_index);
+    let entries = scan
+        .frames
+        .iter()
+        .filter(|f| f.kind != EntryKind::Padding)
+        .map(|f| Location {
+            offset: f.offset as u64,
+            timestamp_ms: f.timestamp_ms,
+        })
+        .collect();
+    let end_bytes = match scan.end {
+        ScanEnd::Clean { at } => at as u64,
+        ScanEnd::Corruption { at, reason, .. } => {
+            return Err(WalError::CorruptSegment {
+                path: path.to_path_buf(),
                 offset_bytes: at as u64,
-                bytes_cut: tail.len() as u64,
                 reason,
             });
         }
-    }
+        ScanEnd::TornTail { at, reason } if !newest => {
+            return Err(WalError::CorruptSegment {
+                path: path.to_path_buf(),
+                offset_bytes: at as u64,
+                reason: format!("{reason}; only the newest segment can have a torn tail"),
+            });
+        }
+        ScanEnd::TornTail { at, reason } => {
+            let at = at as u64;
+            file.set_len(at)
+                .and_then(|_| file.sync_data())
+                .map_err(|e| WalError::io("cut the torn tail of", path, e))?;
+            recovery.tail_cut = Some(TailCut {
+                segment: path.to_path_buf(),
+                offset_bytes: at,
+                bytes_cut: len - at,
+                reason,
+            });
+            return Ok(Some(Segment {
+                first_index,
+                path: path.to_path_buf(),
+                file,
+                entries,
+                end_bytes: at,
+                written_bytes: at,
+                allocated_bytes: at,
+            }));
+        }
+    };
     Ok(Some(Segment {
         first_index,
         path: path.to_path_buf(),
         file,
         entries,
-        end_bytes: at as u64,
-        written_bytes: at as u64,
-        allocated_bytes,
+        end_bytes,
+        written_bytes: end_bytes,
+        allocated_bytes: len,
     }))
 }
 

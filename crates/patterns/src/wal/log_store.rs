@@ -11,6 +11,10 @@
 //! greatest key below the bound with no prefix check, so an empty log picked up another log's
 //! last index (spec §5.2 item 2). Here the last index is searched only within the log's own key
 //! range, and the key found is checked to carry the log's prefix.
+//!
+//! A store may hold other keys besides entries (CockroachDB keeps range-local state next to its
+//! Raft log). A key that is not [`KEY_BYTES`] long is not an entry, even when it starts with a
+//! log's id and sorts among its entries: every read skips it and truncation leaves it alone.
 
 use std::collections::BTreeMap;
 
@@ -59,8 +63,10 @@ fn key(log: LogId, index: u64) -> Vec<u8> {
     entry_key(log, index, KeyOrder::BigEndian).to_vec()
 }
 
-fn index_of(key: &[u8]) -> u64 {
-    u64::from_be_bytes(key[8..KEY_BYTES].try_into().expect("keys are 16 bytes"))
+/// The index an entry key holds; `None` for a key of another length (not an entry).
+fn index_of(key: &[u8]) -> Option<u64> {
+    let key: &[u8; KEY_BYTES] = key.try_into().ok()?;
+    Some(u64::from_be_bytes(key[8..].try_into().expect("8 bytes")))
 }
 
 /// Logs kept as entries of one ordered map (a stand-in for RocksDB).
@@ -102,16 +108,17 @@ impl LogStore {
         let prefix = log.0.to_be_bytes();
         self.map
             .range(key(log, 0)..=key(log, u64::MAX))
-            .next_back()
+            .rev()
             .filter(|(k, _)| k.starts_with(&prefix))
-            .map_or(0, |(k, _)| index_of(k))
+            .find_map(|(k, _)| index_of(k))
+            .unwrap_or(0)
     }
 
     /// Entries of `log` from `from` on, in index order: one forward range scan.
     pub fn entries_from(&self, log: LogId, from: u64) -> Vec<(u64, &[u8])> {
         self.map
             .range(key(log, from)..=key(log, u64::MAX))
-            .map(|(k, v)| (index_of(k), v.as_slice()))
+            .filter_map(|(k, v)| Some((index_of(k)?, v.as_slice())))
             .collect()
     }
 
@@ -120,6 +127,7 @@ impl LogStore {
         let doomed: Vec<Vec<u8>> = self
             .map
             .range(key(log, from)..=key(log, u64::MAX))
+            .filter(|(k, _)| index_of(k).is_some())
             .map(|(k, _)| k.clone())
             .collect();
         for k in doomed {
@@ -151,7 +159,7 @@ mod tests {
         assert!(k(1, 1) < k(1, 2));
         assert!(k(1, 2) < k(2, 1));
         assert!(k(1, u64::MAX) < k(2, 0));
-        assert_eq!(index_of(&k(1, 1)), 1);
+        assert_eq!(index_of(&k(1, 1)), Some(1));
         assert_eq!(&k(7, 1)[..8], &7u64.to_be_bytes());
     }
 
@@ -213,6 +221,35 @@ mod tests {
         let (last_key, _) = store.map().iter().next_back().unwrap();
         assert_eq!(&last_key[..8], &1u64.to_be_bytes());
         assert_eq!(&last_key[8..], &3u64.to_be_bytes());
+    }
+
+    #[test]
+    fn a_foreign_key_among_a_logs_keys_is_skipped_not_a_panic() {
+        // Claim: a key that is not 16 bytes, even one with a log's prefix that sorts among its
+        // entries, is not an entry: last_index, reads, appends and truncation skip it and leave
+        // it alone (issue 10, item 12).
+        let mut map = BTreeMap::new();
+        for i in 1..=2 {
+            map.insert(key(LogId(1), i), vec![i as u8]);
+        }
+        let mut stray = 1u64.to_be_bytes().to_vec();
+        stray.push(0xff);
+        map.insert(stray.clone(), b"not an entry".to_vec());
+        let mut longer = key(LogId(1), 1);
+        longer.push(0);
+        map.insert(longer.clone(), b"nor this".to_vec());
+        let mut store = LogStore::from_map(map);
+        assert_eq!(store.last_index(LogId(1)), 2);
+        let indexes: Vec<u64> = store
+            .entries_from(LogId(1), 1)
+            .iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(indexes, vec![1, 2]);
+        assert_eq!(store.append(LogId(1), b"three"), 3);
+        store.truncate_from(LogId(1), 1);
+        assert_eq!(store.last_index(LogId(1)), 0);
+        assert!(store.map().contains_key(&stray) && store.map().contains_key(&longer));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`entry`] | the frame: length, CRC over every other byte, index, kind, timestamp, payload |
 //! | [`Log`] | segments, sync, read at/from an index, truncate, recovery that cuts a torn tail, cleaning |
+//! | [`scan`] | how recovery reads a segment: a torn tail is cut, corruption refused |
 //! | [`save_snapshot`] / [`load_snapshot`] | state as of an index, replaced atomically |
 //! | [`DurableKvStore`] | a durable key-value store: log first, then apply; rebuilt from snapshot + log |
 //! | [`GroupCommitLog`] | one sync for many appenders: the optimized log (BookKeeper journal) |
@@ -31,6 +32,7 @@ mod group_commit;
 mod kv;
 mod log;
 mod log_store;
+pub mod scan;
 mod segment_map;
 mod snapshot;
 
@@ -46,6 +48,7 @@ pub use log::{
     parse_segment_file_name, segment_file_name,
 };
 pub use log_store::{KeyOrder, LogId, LogStore, entry_key, sorted_by_key};
+pub use scan::INDEX_MAX;
 pub use segment_map::{SegmentPart, SegmentSpan, draw_segment, segment_layout};
 pub use snapshot::{SNAPSHOT_FILE, Snapshot, load_snapshot, save_snapshot};
 

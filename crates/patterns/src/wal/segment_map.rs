@@ -1,7 +1,8 @@
 //! A picture of a segment's bytes: header, entries, and the torn tail recovery will cut.
 
 use super::SEGMENT_HEADER_BYTES;
-use super::entry::{EntryKind, decode_frame};
+use super::entry::EntryKind;
+use super::scan::{ScanEnd, scan_frames};
 use crate::viz::{Figure, FigureError};
 use plotters::prelude::*;
 
@@ -17,10 +18,17 @@ pub enum SegmentPart {
     },
     /// A padding frame.
     Padding,
-    /// Zeros after the last entry: preallocated space, the clean end of the log.
+    /// Zeros: preallocated space after the last entry, or filler up to a block boundary.
     Zeros,
-    /// Bytes that do not decode: recovery cuts them off the newest segment.
+    /// Bytes that do not decode, with nothing valid after them: a torn tail, which recovery
+    /// cuts off the newest segment.
     Invalid {
+        /// Why the first bad frame was rejected.
+        reason: String,
+    },
+    /// Bytes that do not decode, followed by valid frames: corruption, for which recovery
+    /// refuses to open the log.
+    Corrupt {
         /// Why the first bad frame was rejected.
         reason: String,
     },
@@ -37,7 +45,7 @@ pub struct SegmentSpan {
     pub part: SegmentPart,
 }
 
-/// Splits a segment file's bytes the way recovery reads them.
+/// Splits a segment file's bytes the way recovery reads them ([`super::scan`]).
 pub fn segment_layout(bytes: &[u8]) -> Vec<SegmentSpan> {
     let header = (SEGMENT_HEADER_BYTES as usize).min(bytes.len());
     let mut spans = vec![SegmentSpan {
@@ -45,38 +53,36 @@ pub fn segment_layout(bytes: &[u8]) -> Vec<SegmentSpan> {
         end_bytes: header,
         part: SegmentPart::Header,
     }];
+    let first_index = bytes
+        .get(8..16)
+        .map_or(1, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let scan = scan_frames(bytes, header, first_index);
     let mut at = header;
-    while at < bytes.len() {
-        match decode_frame(&bytes[at..]) {
-            Ok((entry, len)) => {
-                let part = match entry.kind {
-                    EntryKind::Padding => SegmentPart::Padding,
-                    _ => SegmentPart::Entry { index: entry.index },
-                };
-                spans.push(SegmentSpan {
-                    start_bytes: at,
-                    end_bytes: at + len,
-                    part,
-                });
-                at += len;
-            }
-            Err(e) => {
-                let part = if bytes[at..].iter().all(|b| *b == 0) {
-                    SegmentPart::Zeros
-                } else {
-                    SegmentPart::Invalid {
-                        reason: e.to_string(),
-                    }
-                };
-                spans.push(SegmentSpan {
-                    start_bytes: at,
-                    end_bytes: bytes.len(),
-                    part,
-                });
-                break;
-            }
+    let mut push = |start_bytes: usize, end_bytes: usize, part: SegmentPart| {
+        if end_bytes > start_bytes {
+            spans.push(SegmentSpan {
+                start_bytes,
+                end_bytes,
+                part,
+            });
         }
+    };
+    for frame in &scan.frames {
+        push(at, frame.offset, SegmentPart::Zeros);
+        let part = match frame.kind {
+            EntryKind::Padding => SegmentPart::Padding,
+            _ => SegmentPart::Entry { index: frame.index },
+        };
+        push(frame.offset, frame.offset + frame.len, part);
+        at = frame.offset + frame.len;
     }
+    let (bad_at, part) = match scan.end {
+        ScanEnd::Clean { at } => (at, SegmentPart::Zeros),
+        ScanEnd::TornTail { at, reason } => (at, SegmentPart::Invalid { reason }),
+        ScanEnd::Corruption { at, reason, .. } => (at, SegmentPart::Corrupt { reason }),
+    };
+    push(at, bad_at, SegmentPart::Zeros);
+    push(bad_at, bytes.len(), part);
     spans
 }
 
@@ -103,6 +109,7 @@ pub fn draw_segment(bytes: &[u8], title: &str) -> Result<Figure, FigureError> {
                 SegmentPart::Padding => (RGBColor(220, 220, 220), "pad".into()),
                 SegmentPart::Zeros => (RGBColor(245, 245, 245), "zeros".into()),
                 SegmentPart::Invalid { .. } => (RGBColor(214, 39, 40), "torn: cut".into()),
+                SegmentPart::Corrupt { .. } => (RGBColor(148, 103, 189), "corrupt: refused".into()),
             };
             let (x0, x1) = (
                 x(span.start_bytes),
@@ -130,12 +137,13 @@ pub fn draw_segment(bytes: &[u8], title: &str) -> Result<Figure, FigureError> {
 mod tests {
     use super::*;
     use crate::wal::entry::encode_frame;
+    use crate::wal::log::segment_header;
 
     #[test]
     fn the_layout_shows_header_entries_and_a_torn_tail() {
         // Claim: the spans cover every byte in order, and garbage after the entries is marked
         // invalid with the reason recovery would give.
-        let mut bytes = vec![7u8; SEGMENT_HEADER_BYTES as usize];
+        let mut bytes = segment_header(1);
         encode_frame(1, EntryKind::Data, 0, b"one", &mut bytes);
         encode_frame(2, EntryKind::Data, 0, b"two", &mut bytes);
         let mut torn = Vec::new();

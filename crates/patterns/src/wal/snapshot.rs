@@ -123,6 +123,7 @@ mod tests {
             for tear in [Tear::None, Tear::LastWrite] {
                 let fs = SimulatedFileSystem::new();
                 fs.create_dir_all(dir).unwrap();
+                fs.sync_dir(Path::new("/")).unwrap();
                 save_snapshot(&fs, dir, &old).unwrap();
                 fs.fail_power_at(crash_at);
                 let result = save_snapshot(&fs, dir, &new);
