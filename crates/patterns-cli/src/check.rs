@@ -58,6 +58,9 @@ pub struct CheckArgs {
     /// Wall time in seconds before answering unknown.
     #[arg(long)]
     pub time_limit_s: Option<u64>,
+    /// Memory in MiB the search may hold (estimated) before answering unknown.
+    #[arg(long)]
+    pub memory_max_mib: Option<usize>,
     /// The history: an EDN file (vector, list, or one operation map per line), or `-` for stdin.
     pub file: String,
 }
@@ -116,6 +119,9 @@ fn judge(args: &CheckArgs) -> Result<Report, String> {
     }
     if let Some(seconds) = args.time_limit_s {
         options.time_limit = Some(Duration::from_secs(seconds));
+    }
+    if let Some(mib) = args.memory_max_mib {
+        options.memory_max_bytes = mib.saturating_mul(1 << 20);
     }
     let consistency = match args.consistency {
         ConsistencyName::Linearizable => Consistency::Linearizable,

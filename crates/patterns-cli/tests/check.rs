@@ -123,3 +123,70 @@ fn reads_the_history_from_stdin_with_a_dash() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+#[test]
+fn a_write_of_the_held_value_may_take_effect_after_another_write() {
+    // Issue 10, item 1: register at 0; p1's write 0 spans p2's write 3; p2 then reads 0. Valid
+    // (write 3, write 0, read 0); it used to exit 1 with "register held 3".
+    let file = history_file(
+        "{:process 1 :type :invoke :f :write :value 0}
+{:process 2 :type :invoke :f :write :value 3}
+{:process 2 :type :ok :f :write :value 3}
+{:process 1 :type :ok :f :write :value 0}
+{:process 2 :type :invoke :f :read :value nil}
+{:process 2 :type :ok :f :read :value 0}
+",
+    );
+    for consistency in ["linearizable", "sequential"] {
+        let out = check(
+            &[
+                "--model",
+                "register",
+                "--initial",
+                "0",
+                "--consistency",
+                consistency,
+            ],
+            &file,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn hostile_nesting_exits_2_with_a_message_not_a_stack_overflow() {
+    // Issue 10, item 6: `[#_` 10,000 times (30 KB) used to abort with a stack overflow, in a
+    // history file and in --initial alike.
+    let hostile = "[#_".repeat(10_000);
+    let file = history_file(&hostile);
+    let out = check(&["--model", "register"], &file);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("levels of nesting"),
+        "{}",
+        text(&out.stderr)
+    );
+    let file = history_file(STALE_READ);
+    let out = check(&["--model", "register", "--initial", &hostile], &file);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).starts_with("patterns check: --initial: line 1"));
+}
+
+#[test]
+fn a_structural_error_names_its_line_after_skipped_nemesis_lines() {
+    // Issue 10, item 13: the bad completion is on line 3, after two nemesis events the checker
+    // skips; it used to be reported as "event 0".
+    let file = history_file(
+        "{:process :nemesis :type :info :f :start :value nil}
+{:process :nemesis :type :info :f :stop :value nil}
+{:process 0 :type :ok :f :read :value 1}
+",
+    );
+    let out = check(&["--model", "register"], &file);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("line 3, column 1: a :ok completion for process 0"),
+        "{err}"
+    );
+}

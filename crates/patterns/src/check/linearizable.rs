@@ -21,8 +21,9 @@
 //! Three refinements, each sound (the module's property tests compare with a brute-force
 //! checker), make the order of tries cheap:
 //!
-//! * a candidate that leaves the state as it is (a read) and is accepted is taken without trying
-//!   its siblings: any linearization can be rearranged to take it first;
+//! * an accepted read ([`Model::is_read_only`]) is taken without trying its siblings: any
+//!   linearization can be rearranged to take it first. (Only a read: a write of the value
+//!   already held changes nothing here either, but another write may have to come first.);
 //! * the other candidates are tried most-promising first (Lowe's just-in-time idea): the first
 //!   returning operation itself, then those after which it can take effect, then the rest;
 //! * among the rest, `:info` candidates come after the `:ok` ones, `:info` operations that would
@@ -35,9 +36,9 @@
 //! linearized ones in that window, the linearized `:info` ones, state) identifies the
 //! configuration exactly, in a few words rather than a bit per operation.
 
+use super::budget::{Budget, Meter};
 use super::memo::Memo;
 use super::model::Model;
-use std::time::Instant;
 
 /// One operation of a partition, as the search needs it.
 pub(crate) struct Timed<'a, Op> {
@@ -46,35 +47,6 @@ pub(crate) struct Timed<'a, Op> {
     /// Event index of the `:ok` completion; `None` for an open (`:info`) operation.
     pub ret: Option<usize>,
     pub op: &'a Op,
-}
-
-/// Limits on one search: a check that would exceed them answers Unknown, never Ok.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Budget {
-    pub steps_max: u64,
-    pub deadline: Option<Instant>,
-}
-
-impl Budget {
-    /// Why the search must stop after `steps` steps, if it must.
-    pub(crate) fn exhausted(&self, steps: u64) -> Option<String> {
-        if steps > self.steps_max {
-            return Some(format!(
-                "the search gave up after {} steps (the budget) without an answer",
-                self.steps_max
-            ));
-        }
-        if steps % 4096 == 0 {
-            if let Some(deadline) = self.deadline {
-                if Instant::now() > deadline {
-                    return Some(format!(
-                        "the search ran out of time after {steps} steps without an answer"
-                    ));
-                }
-            }
-        }
-        None
-    }
 }
 
 /// How a search ended. Operation numbers are positions in the slice searched.
@@ -347,7 +319,7 @@ impl<S: Clone> Deepest<S> {
 ///
 /// Candidates are the `:ok` calls before the first return entry and the `:info` calls made before
 /// `r` returned. The order: an `:ok` operation that can take effect without changing the state (a
-/// read; taken as a forced choice in [`search`]); an `:ok` one that can take effect now but no
+/// read, taken as a forced choice in [`search`]; or a write of the value held, tried first only); an `:ok` one that can take effect now but no
 /// longer after `r` (a cas from the current value, while it still can); `r` itself; operations after which `r` can take
 /// effect (the write whose value `r` read, `:ok` or `:info`); the other `:ok` ones, earliest
 /// return first; the other `:info` ones. `:info` operations that cannot change the state are left
@@ -425,15 +397,19 @@ pub(crate) fn search<M: Model>(
         usize::MAX
     };
     let mut cursor = 0;
-    let mut steps = 0u64;
+    let mut meter = Meter::new(budget);
     loop {
         if ok_remaining == 0 {
             let order = stack.iter().map(|(_, op, _, _)| *op).collect();
-            return (Outcome::Linearized(order), steps);
+            return (Outcome::Linearized(order), meter.steps());
         }
-        steps += 1;
-        if let Some(reason) = budget.exhausted(steps) {
-            return (Outcome::GaveUp(reason), steps);
+        let held = || {
+            // The states on the stack are taken to be about as large as the current one.
+            let frame = size_of::<(usize, usize, M::State, bool)>() + model.heap_bytes(&state);
+            memo.bytes() + stack.capacity() * frame
+        };
+        if let Some(reason) = meter.step(held) {
+            return (Outcome::GaveUp(reason), meter.steps());
         }
         if let Some(&op) = tries.get(cursor) {
             // Try to let `op` take effect now.
@@ -442,12 +418,14 @@ pub(crate) fn search<M: Model>(
                 if worth_trying(model, ops, op, &state, &next, &stack) {
                     linearized.insert(op);
                     let (required, taken) = linearized.key();
-                    if memo.insert(required, next.clone(), taken) {
-                        // An `:ok` operation that leaves the state as it is (a read) and can take
-                        // effect now may as well: any linearization from here can be rearranged
-                        // to start with it (it is a candidate, so nothing pending returned before
-                        // it was called). If nothing follows it, nothing follows here either.
-                        let forced = !optional && next == state;
+                    if memo.insert(required, next.clone(), taken, |s| model.heap_bytes(s)) {
+                        // An `:ok` read that can take effect now may as well: any linearization
+                        // from here can be rearranged to start with it (it is a candidate, so
+                        // nothing pending returned before it was called, and it changes no
+                        // state). If nothing follows it, nothing follows here either. Not so for
+                        // a write of the value already held: it leaves this state as it is, but
+                        // may have to take effect after another write (`Model::is_read_only`).
+                        let forced = !optional && model.is_read_only(ops[op].op) && next == state;
                         stack.push((cursor, op, std::mem::replace(&mut state, next), forced));
                         if optional {
                             entries.optional.unlink(entries.node_of[op]);
@@ -473,7 +451,7 @@ pub(crate) fn search<M: Model>(
         // Undo the last choice, and the forced ones before it.
         loop {
             let Some((position, op, before, forced)) = stack.pop() else {
-                return (deepest.into_outcome(), steps);
+                return (deepest.into_outcome(), meter.steps());
             };
             deepest.popped_to(stack.len());
             linearized.remove(op);

@@ -75,23 +75,52 @@ type Seen<S> = HashMap<(Box<[u32]>, S), Vec<Box<[u32]>>, BuildHasherDefault<Memo
 /// The configurations explored so far.
 pub(crate) struct Memo<S> {
     seen: Seen<S>,
+    /// Estimated bytes held: entries, keys, and the states' heap as the model counts it.
+    bytes: usize,
 }
+
+/// A hash table entry's own cost beyond its key and value: control bytes and spare capacity.
+const ENTRY_OVERHEAD_BYTES: usize = 16;
 
 impl<S: Eq + std::hash::Hash> Memo<S> {
     pub(crate) fn new() -> Memo<S> {
         Memo {
             seen: HashMap::default(),
+            bytes: 0,
         }
     }
 
     /// Records a configuration. `false` if it, or one that dominates it, was seen already.
-    pub(crate) fn insert(&mut self, required: Box<[u32]>, state: S, optional: Box<[u32]>) -> bool {
-        let taken = self.seen.entry((required, state)).or_default();
+    /// `heap_bytes` says what a state holds on the heap, asked only of a state stored anew.
+    pub(crate) fn insert(
+        &mut self,
+        required: Box<[u32]>,
+        state: S,
+        optional: Box<[u32]>,
+        heap_bytes: impl FnOnce(&S) -> usize,
+    ) -> bool {
+        use std::collections::hash_map::Entry;
+        let taken = match self.seen.entry((required, state)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                self.bytes += size_of::<((Box<[u32]>, S), Vec<Box<[u32]>>)>()
+                    + ENTRY_OVERHEAD_BYTES
+                    + 4 * e.key().0.len()
+                    + heap_bytes(&e.key().1);
+                e.insert(Vec::new())
+            }
+        };
         if taken.iter().any(|earlier| is_subset(earlier, &optional)) {
             return false;
         }
+        self.bytes += size_of::<Box<[u32]>>() + 4 * optional.len();
         taken.push(optional);
         true
+    }
+
+    /// Estimated bytes the memo holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -111,12 +140,13 @@ mod tests {
         // dominate {3}.
         let mut memo: Memo<u8> = Memo::new();
         let k = || Box::from([0u32, 2]);
-        assert!(memo.insert(k(), 7, Box::from([3])));
-        assert!(!memo.insert(k(), 7, Box::from([1, 3])));
-        assert!(memo.insert(k(), 7, Box::from([1])));
-        assert!(!memo.insert(k(), 7, Box::from([3])));
-        assert!(memo.insert(k(), 8, Box::from([3])));
-        assert!(memo.insert(k(), 7, Box::from([])));
-        assert!(!memo.insert(k(), 7, Box::from([2, 5])));
+        let mut insert = |state, optional: &[u32]| memo.insert(k(), state, optional.into(), |_| 0);
+        assert!(insert(7, &[3]));
+        assert!(!insert(7, &[1, 3]));
+        assert!(insert(7, &[1]));
+        assert!(!insert(7, &[3]));
+        assert!(insert(8, &[3]));
+        assert!(insert(7, &[]));
+        assert!(!insert(7, &[2, 5]));
     }
 }

@@ -29,6 +29,7 @@
 //! assert!(check::sequential(&h, &Register::new(0)).unwrap().is_ok()); // order: read, write
 //! ```
 
+mod budget;
 mod linearizable;
 mod memo;
 mod model;
@@ -46,7 +47,8 @@ pub use report::{Report, Verdict, Violation};
 pub use workload::Workload;
 
 use crate::history::{History, Value};
-use linearizable::{Budget, Outcome, Timed};
+use budget::Budget;
+use linearizable::{Outcome, Timed};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -95,6 +97,9 @@ pub struct Options {
     pub steps_max: u64,
     /// The most wall time for the whole check before the answer is Unknown.
     pub time_limit: Option<Duration>,
+    /// The most memory (estimated: memo, search stacks, states) all searches of the check may
+    /// hold at once before the answer is Unknown.
+    pub memory_max_bytes: usize,
     /// Search independent keys on several threads when the history is large enough.
     pub parallel: bool,
 }
@@ -105,6 +110,7 @@ impl Default for Options {
             nil_is_value: false,
             steps_max: 50_000_000,
             time_limit: Some(Duration::from_secs(60)),
+            memory_max_bytes: 2 << 30,
             parallel: true,
         }
     }
@@ -122,10 +128,11 @@ pub fn check<M: Model>(
     options: &Options,
 ) -> Result<Report, HistoryError> {
     let (operations, ops) = operations::operations(history, model, options.nil_is_value)?;
-    let budget = Budget {
-        steps_max: options.steps_max,
-        deadline: options.time_limit.map(|t| Instant::now() + t),
-    };
+    let budget = Budget::new(
+        options.steps_max,
+        options.time_limit.map(|t| Instant::now() + t),
+        options.memory_max_bytes,
+    );
     let parallel = options.parallel;
     let (verdict, steps, partitions) = match consistency {
         Consistency::Linearizable => {

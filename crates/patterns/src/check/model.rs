@@ -124,6 +124,21 @@ pub trait Model: Sync {
         None
     }
 
+    /// Whether `op` can never change any state: `step` returns the state it was given, or `None`
+    /// (a read). The searches take such an operation as soon as the model accepts it, without
+    /// trying the alternatives: any valid order can be rearranged to place it there. That is
+    /// sound for reads only; a write of the value the object already holds also leaves the state
+    /// as it is, yet may have to take effect later. The default, `false`, is always sound.
+    fn is_read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
+
+    /// About how many bytes `state` holds on the heap, beyond its own size: the searches count
+    /// it against the check's memory budget. The default, 0, suits states without heap data.
+    fn heap_bytes(&self, _state: &Self::State) -> usize {
+        0
+    }
+
     /// Why `op` cannot take effect in `state`, in words a learner reads: what it returned and
     /// what the model allowed.
     fn describe(&self, state: &Self::State, op: &Self::Op) -> String {
@@ -226,6 +241,12 @@ impl Model for Register {
     fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
         step_register(state, op)
     }
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
+    fn heap_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
     fn describe(&self, state: &Value, op: &RegisterOp) -> String {
         describe_register(state, op)
     }
@@ -269,6 +290,12 @@ impl Model for CasRegister {
     }
     fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
         step_register(state, op)
+    }
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
+    fn heap_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
     }
     fn describe(&self, state: &Value, op: &RegisterOp) -> String {
         describe_register(state, op)
@@ -374,6 +401,16 @@ impl Model for MultiRegister {
             }
         }
     }
+    fn is_read_only(&self, op: &MultiRegisterOp) -> bool {
+        matches!(op, MultiRegisterOp::Read(_))
+    }
+    fn heap_bytes(&self, state: &Self::State) -> usize {
+        state.capacity() * size_of::<(Value, Value)>()
+            + state
+                .iter()
+                .map(|(k, v)| k.heap_bytes() + v.heap_bytes())
+                .sum::<usize>()
+    }
     fn describe(&self, state: &Self::State, op: &MultiRegisterOp) -> String {
         if let MultiRegisterOp::Read(seen) = op {
             for (k, v) in seen {
@@ -410,7 +447,7 @@ fn split_tuple(value: &Value) -> Option<(&Value, &Value)> {
 }
 
 impl<M: Model> Model for Independent<M> {
-    /// The state of every key touched so far, sorted by key.
+    /// The state of every key not in its initial state, sorted by key.
     type State = Vec<(Value, M::State)>;
     /// The key and the operation on it.
     type Op = (Value, M::Op);
@@ -458,15 +495,35 @@ impl<M: Model> Model for Independent<M> {
             Err(_) => &self.each.init(),
         };
         let next = self.each.step(current, op)?;
+        if next == *current {
+            return Some(state.clone());
+        }
+        // A key whose state is the initial one is left out, so that equal states are equal
+        // vectors (the searches merge equal states).
+        let initial = next == self.each.init();
         let mut state = state.clone();
         match found {
+            Ok(i) if initial => {
+                state.remove(i);
+            }
             Ok(i) => state[i].1 = next,
+            Err(_) if initial => {}
             Err(i) => state.insert(i, (key.clone(), next)),
         }
         Some(state)
     }
     fn partition(&self, (key, _): &Self::Op) -> Option<Value> {
         Some(key.clone())
+    }
+    fn is_read_only(&self, (_, op): &Self::Op) -> bool {
+        self.each.is_read_only(op)
+    }
+    fn heap_bytes(&self, state: &Self::State) -> usize {
+        state.capacity() * size_of::<(Value, M::State)>()
+            + state
+                .iter()
+                .map(|(k, s)| k.heap_bytes() + self.each.heap_bytes(s))
+                .sum::<usize>()
     }
     fn describe(&self, state: &Self::State, (key, op): &Self::Op) -> String {
         let current = state
@@ -524,6 +581,9 @@ impl Model for Counter {
             CounterOp::Add(n) => state.checked_add(*n),
             CounterOp::Read(seen) => seen.is_none_or(|v| v == *state).then_some(*state),
         }
+    }
+    fn is_read_only(&self, op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read(_))
     }
     fn describe(&self, state: &i64, op: &CounterOp) -> String {
         match op {
@@ -627,6 +687,16 @@ impl Model for Set {
                 .is_none_or(|s| s == state)
                 .then(|| state.clone()),
         }
+    }
+    fn is_read_only(&self, op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+    fn heap_bytes(&self, state: &BTreeSet<Value>) -> usize {
+        // A B-tree node holds up to 11 elements; count each element's share of one.
+        state
+            .iter()
+            .map(|v| size_of::<Value>() * 3 / 2 + v.heap_bytes())
+            .sum()
     }
     fn describe(&self, state: &BTreeSet<Value>, op: &SetOp) -> String {
         let show = |s: &BTreeSet<Value>| Value::Vector(s.iter().cloned().collect()).to_string();

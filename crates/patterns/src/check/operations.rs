@@ -6,7 +6,7 @@
 //!   invocation, up to the end of time, or never. Its interval stays open.
 
 use super::model::{Call, Model};
-use crate::history::{EventType, History, Value};
+use crate::history::{EventType, History, Position, Value};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -70,17 +70,33 @@ impl Operation {
     }
 }
 
-/// Why a history cannot be checked: which event, and what was wrong with it.
+/// Why a history cannot be checked: which event, where it was read, and what was wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryError {
-    /// Index of the offending event (0-based, in the history as read).
+    /// Index of the offending event (0-based, in the history as read; skipped nemesis events
+    /// are not counted, so the position is the place to look in a file).
     pub event: usize,
+    /// Where the offending event was read, when it came from text.
+    pub position: Option<Position>,
     pub message: String,
+}
+
+impl HistoryError {
+    fn at(history: &History, event: usize, message: String) -> HistoryError {
+        HistoryError {
+            event,
+            position: history.events[event].position,
+            message,
+        }
+    }
 }
 
 impl fmt::Display for HistoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "event {}: {}", self.event, self.message)
+        match self.position {
+            Some(p) => write!(f, "{p}: {}", self.message),
+            None => write!(f, "event {}: {}", self.event, self.message),
+        }
     }
 }
 
@@ -101,17 +117,17 @@ pub(crate) fn operations<M: Model>(
     let mut pending: Vec<Pending> = Vec::new();
     let mut open: HashMap<u64, usize> = HashMap::new();
     for (index, e) in history.events.iter().enumerate() {
-        let error = |message: String| HistoryError {
-            event: index,
-            message,
-        };
+        let error = |message: String| HistoryError::at(history, index, message);
         match e.kind {
             EventType::Invoke => {
                 if let Some(&p) = open.get(&e.process) {
                     return Err(error(format!(
-                        "process {} invoked :{} while its :{} from event {} had not completed \
+                        "process {} invoked :{} while its :{} from {} had not completed \
                          (a process runs one operation at a time)",
-                        e.process, e.f, history.events[pending[p].invoke].f, pending[p].invoke
+                        e.process,
+                        e.f,
+                        history.events[pending[p].invoke].f,
+                        history.events[pending[p].invoke].place(pending[p].invoke)
                     )));
                 }
                 open.insert(e.process, pending.len());
@@ -158,9 +174,9 @@ pub(crate) fn operations<M: Model>(
             completed: completed.clone(),
             nil_is_value,
         };
-        let op = model.op(&call).map_err(|message| HistoryError {
-            event: complete_index.unwrap_or(p.invoke),
-            message: format!("process {} :{}: {message}", invoke.process, invoke.f),
+        let op = model.op(&call).map_err(|message| {
+            let message = format!("process {} :{}: {message}", invoke.process, invoke.f);
+            HistoryError::at(history, complete_index.unwrap_or(p.invoke), message)
         })?;
         operations.push(Operation {
             id: operations.len(),
@@ -183,6 +199,49 @@ pub(crate) fn operations<M: Model>(
 mod tests {
     use super::*;
     use crate::check::model::Register;
+    use crate::history::parse_edn;
+
+    #[test]
+    fn structural_errors_name_the_line_and_column_of_the_event() {
+        // Issue 10, item 13: after two nemesis lines (skipped), the bad completion is event 0 of
+        // the history but line 3 of the file; the message points at the file.
+        let h = parse_edn(
+            "{:process :nemesis :type :info :f :start}\n\
+             {:process :nemesis :type :info :f :stop}\n\
+             \x20 {:process 0 :type :ok :f :read :value 1}\n",
+        )
+        .unwrap();
+        let e = operations(&h, &Register::default(), false).unwrap_err();
+        assert_eq!(
+            (e.event, e.position),
+            (0, Some(Position { line: 3, column: 3 }))
+        );
+        assert!(
+            e.to_string()
+                .starts_with("line 3, column 3: a :ok completion"),
+            "{e}"
+        );
+        // Two invocations in flight name both places; a value the model cannot read, its own.
+        let h = parse_edn(
+            "[{:process 0 :type :invoke :f :write :value 1}\n \
+             {:process 0 :type :invoke :f :write :value 2}]",
+        )
+        .unwrap();
+        let e = operations(&h, &Register::default(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "line 2, column 2: process 0 invoked :write while its :write from line 1, column 2"
+            ),
+            "{e}"
+        );
+        let h = parse_edn("\n\n\n{:process 0 :type :invoke :f :cas :value [1 2]}").unwrap();
+        let e = operations(&h, &Register::default(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("line 4, column 1: process 0 :cas"), "{e}");
+    }
 
     #[test]
     fn failed_operations_vanish_and_unfinished_ones_stay_open() {

@@ -17,7 +17,8 @@
 //! of nil before any write (spec §5.1 item 11). It works for every model, not only registers.
 //! Sequential consistency is not compositional, so independent keys are checked together.
 
-use super::linearizable::{Budget, Deepest, Outcome};
+use super::budget::{Budget, Meter};
+use super::linearizable::{Deepest, Outcome};
 use super::memo::Memo;
 use super::model::Model;
 use std::collections::HashMap;
@@ -147,7 +148,7 @@ pub(crate) fn search<M: Model>(
         forced: false,
     }];
     let mut deepest = Deepest::new();
-    let mut steps = 0u64;
+    let mut meter = Meter::new(budget);
     let path = |stack: &[Frame<M::State>]| -> Vec<usize> {
         stack
             .iter()
@@ -156,11 +157,18 @@ pub(crate) fn search<M: Model>(
     };
     loop {
         if ok_remaining == 0 {
-            return (Outcome::Linearized(path(&stack)), steps);
+            return (Outcome::Linearized(path(&stack)), meter.steps());
         }
-        steps += 1;
-        if let Some(reason) = budget.exhausted(steps) {
-            return (Outcome::GaveUp(reason), steps);
+        let held = || {
+            // Frames are taken to be about as large as the top one.
+            let top = stack.last().expect("the root frame stays");
+            let frame = size_of::<Frame<M::State>>()
+                + size_of::<usize>() * top.candidates.capacity()
+                + model.heap_bytes(&state);
+            memo.bytes() + stack.capacity() * frame
+        };
+        if let Some(reason) = meter.step(held) {
+            return (Outcome::GaveUp(reason), meter.steps());
         }
         let top = stack
             .last_mut()
@@ -168,14 +176,15 @@ pub(crate) fn search<M: Model>(
         if let Some(&op) = top.candidates.get(top.cursor) {
             top.cursor += 1;
             // As in the linearizability search, an `:info` operation that changes nothing is
-            // never applied, and an `:ok` one that changes nothing is applied at once without
-            // trying its siblings: any order from here can be rearranged to start with it.
+            // never applied, and an `:ok` read is applied at once without trying its siblings:
+            // any order from here can be rearranged to start with it. Only a read: a write of
+            // the value already held changes nothing here, but may have to follow another write.
             let next = model.step(&state, ops[op].op);
             if let Some(next) = next.filter(|n| !ops[op].open || *n != state) {
                 progress.apply(op, ops[op].open);
                 let (required, optional) = progress.key();
-                if memo.insert(required, next.clone(), optional) {
-                    let forced = !ops[op].open && next == state;
+                if memo.insert(required, next.clone(), optional, |s| model.heap_bytes(s)) {
+                    let forced = !ops[op].open && model.is_read_only(ops[op].op) && next == state;
                     let before = std::mem::replace(&mut state, next);
                     if !ops[op].open {
                         ok_remaining -= 1;
@@ -214,7 +223,7 @@ pub(crate) fn search<M: Model>(
         let frame = stack.pop().expect("checked above");
         deepest.popped_to(stack.len().saturating_sub(1));
         let Some((op, before)) = frame.arrived_by else {
-            return (deepest.into_outcome(), steps);
+            return (deepest.into_outcome(), meter.steps());
         };
         progress.undo(op, ops[op].open);
         if !ops[op].open {

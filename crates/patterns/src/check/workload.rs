@@ -155,6 +155,7 @@ impl Workload {
             value,
             time: None,
             extra: Vec::new(),
+            position: None,
         });
     }
 }

@@ -5,7 +5,7 @@
 //! error names the line and column and what was expected there, because a learner's first history
 //! file is usually hand-written.
 
-use super::{Event, EventType, History, Value};
+use super::{Event, EventType, History, Position, Value};
 use std::fmt;
 
 /// Appends the EDN form of `value` to `out`: strings quoted with `"` and `\` escaped, `nil`,
@@ -96,15 +96,15 @@ impl std::error::Error for EdnError {}
 /// `#jepsen.history.Op{...}` are read as their untagged form; floating-point numbers and characters
 /// are refused (no history value needs them).
 pub fn parse_edn(text: &str) -> Result<History, EdnError> {
-    let mut reader = Reader { text, pos: 0 };
+    let mut reader = Reader::new(text);
     let mut history = History::new();
-    reader.skip_blank()?;
+    reader.skip_blank(0)?;
     match reader.peek() {
         Some(open @ ('[' | '(')) => {
             let close = if open == '[' { ']' } else { ')' };
             reader.pos += 1;
             loop {
-                reader.skip_blank()?;
+                reader.skip_blank(0)?;
                 match reader.peek() {
                     Some(c) if c == close => {
                         reader.pos += 1;
@@ -118,13 +118,13 @@ pub fn parse_edn(text: &str) -> Result<History, EdnError> {
                     }
                 }
             }
-            reader.skip_blank()?;
+            reader.skip_blank(0)?;
             if reader.peek().is_some() {
                 return Err(reader.error("end of input after the history's closing bracket"));
             }
         }
         _ => loop {
-            reader.skip_blank()?;
+            reader.skip_blank(0)?;
             if reader.peek().is_none() {
                 break;
             }
@@ -136,25 +136,58 @@ pub fn parse_edn(text: &str) -> Result<History, EdnError> {
 
 /// Reads one EDN value, such as the `--initial 0` or `--initial '"x"'` of the command line.
 pub fn parse_value(text: &str) -> Result<Value, EdnError> {
-    let mut reader = Reader { text, pos: 0 };
+    let mut reader = Reader::new(text);
     let value = reader.read_value(0)?;
-    reader.skip_blank()?;
+    reader.skip_blank(0)?;
     if reader.peek().is_some() {
         return Err(reader.error("end of input after one value"));
     }
     Ok(value)
 }
 
-/// Deeper nesting than any history needs is refused, so hostile input cannot overflow the stack.
-const NESTING_MAX: usize = 256;
+/// Deeper nesting than any history needs is refused, so hostile input cannot overflow the stack
+/// (histories nest four or five deep: a transaction's micro-operations, in a vector, in a map).
+/// Each level costs a few KiB of stack in a debug build; 64 levels fit in 512 KiB.
+const NESTING_MAX: usize = 64;
 
 struct Reader<'a> {
     text: &'a str,
     /// Byte offset of the next character.
     pos: usize,
+    /// The last offset located, its line and the offset where that line starts: events are
+    /// located in order, so each is found by scanning on from the one before.
+    located: (usize, usize, usize),
 }
 
 impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Reader<'a> {
+        Reader {
+            text,
+            pos: 0,
+            located: (0, 1, 0),
+        }
+    }
+
+    /// The line and column of byte offset `at`, in time proportional to the distance from the
+    /// offset located before.
+    fn locate(&mut self, at: usize) -> Position {
+        let (mut from, mut line, mut line_start) = self.located;
+        if at < from {
+            (from, line, line_start) = (0, 1, 0);
+        }
+        for (i, &b) in self.text.as_bytes()[from..at].iter().enumerate() {
+            if b == b'\n' {
+                line += 1;
+                line_start = from + i + 1;
+            }
+        }
+        self.located = (at, line, line_start);
+        Position {
+            line,
+            column: self.text[line_start..at].chars().count() + 1,
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.text[self.pos..].chars().next()
     }
@@ -199,8 +232,10 @@ impl<'a> Reader<'a> {
         self.error_at(self.pos, expected, found)
     }
 
-    /// Skips whitespace, commas (whitespace in EDN), `;` comments and `#_` discarded forms.
-    fn skip_blank(&mut self) -> Result<(), EdnError> {
+    /// Skips whitespace, commas (whitespace in EDN), `;` comments and `#_` discarded forms. A
+    /// discarded form is read one level deeper than `depth`, so `[#_[#_[...` nests as deep as it
+    /// looks and meets the same limit.
+    fn skip_blank(&mut self, depth: usize) -> Result<(), EdnError> {
         loop {
             match self.peek() {
                 Some(c) if c.is_whitespace() || c == ',' => self.pos += c.len_utf8(),
@@ -213,7 +248,7 @@ impl<'a> Reader<'a> {
                 }
                 Some('#') if self.text[self.pos..].starts_with("#_") => {
                     self.pos += 2;
-                    self.read_value(0)?;
+                    self.read_value(depth + 1)?;
                 }
                 _ => return Ok(()),
             }
@@ -230,7 +265,8 @@ impl<'a> Reader<'a> {
                 format!("`{}`", shorten(&value.to_string())),
             ));
         };
-        if let Some(event) = event_from_map(entries).map_err(|(expected, found)| {
+        let position = self.locate(start);
+        if let Some(event) = event_from_map(entries, position).map_err(|(expected, found)| {
             let mut e = self.error_at(start, &expected, found);
             e.expected = format!("{} in the operation starting here", e.expected);
             e
@@ -244,7 +280,7 @@ impl<'a> Reader<'a> {
         if depth > NESTING_MAX {
             return Err(self.error(&format!("at most {NESTING_MAX} levels of nesting")));
         }
-        self.skip_blank()?;
+        self.skip_blank(depth)?;
         let start = self.pos;
         match self.peek() {
             None => Err(self.error("a value")),
@@ -321,7 +357,7 @@ impl<'a> Reader<'a> {
     fn read_items(&mut self, close: char, depth: usize) -> Result<Vec<Value>, EdnError> {
         let mut items = Vec::new();
         loop {
-            self.skip_blank()?;
+            self.skip_blank(depth)?;
             match self.peek() {
                 Some(c) if c == close => {
                     self.pos += 1;
@@ -441,7 +477,10 @@ fn shorten(text: &str) -> String {
 }
 
 /// `Ok(None)`: a nemesis event, skipped. `Err((expected, found))`: what the map lacked.
-fn event_from_map(entries: Vec<(Value, Value)>) -> Result<Option<Event>, (String, String)> {
+fn event_from_map(
+    entries: Vec<(Value, Value)>,
+    position: Position,
+) -> Result<Option<Event>, (String, String)> {
     let mut process = None;
     let mut kind = None;
     let mut f = None;
@@ -522,6 +561,7 @@ fn event_from_map(entries: Vec<(Value, Value)>) -> Result<Option<Event>, (String
         value,
         time,
         extra,
+        position: Some(position),
     }))
 }
 
@@ -576,7 +616,16 @@ mod reader_tests {
             value,
             time: None,
             extra: Vec::new(),
+            position: None,
         }
+    }
+
+    /// The events without where they were read, to compare with events built by hand.
+    fn unplaced(mut h: History) -> History {
+        for e in &mut h.events {
+            e.position = None;
+        }
+        h
     }
 
     #[test]
@@ -593,7 +642,11 @@ mod reader_tests {
             "; a comment\n#_{:ignored 1} {:index 0 :process 0, :type :invoke, :f :write, :value 1}\n\
              #jepsen.history.Op{:index 1 :process 0, :type :ok, :f :write, :value 1}",
         ] {
-            assert_eq!(parse_edn(text).unwrap().events, expected, "{text}");
+            assert_eq!(
+                unplaced(parse_edn(text).unwrap()).events,
+                expected,
+                "{text}"
+            );
         }
     }
 
@@ -711,6 +764,43 @@ mod reader_tests {
         }
     }
 
+    #[test]
+    fn hostile_nesting_is_an_error_never_a_stack_overflow() {
+        // Issue 10, item 6: each `#_` used to restart the depth count, so `[#_` repeated 10,000
+        // times overflowed the stack. Every shape of deep nesting is refused at the same limit,
+        // in histories and in single values (`--initial`), on a thread with a small stack.
+        let deep = |unit: &str, n: usize| unit.repeat(n);
+        let inputs = [
+            deep("[#_", 10_000),
+            deep("[", 100_000),
+            deep("#_", 100_000),
+            deep("#_[", 100_000),
+            deep("#tag ", 100_000),
+            deep("{:a ", 100_000),
+            deep("#{", 100_000),
+            deep("(", 100_000),
+            format!(
+                "{{:process 0 :type :ok :f :r :value {}}}",
+                deep("[#_[]", 50_000)
+            ),
+        ];
+        std::thread::Builder::new()
+            .stack_size(512 << 10)
+            .spawn(move || {
+                for text in &inputs {
+                    assert!(parse_edn(text).is_err());
+                    let e = parse_value(text).unwrap_err();
+                    assert!(e.expected.contains("levels of nesting"), "{e}");
+                }
+                // Nesting up to the limit is fine, discards included.
+                let fine = format!("{}0{}", deep("[#_[] ", 60), deep("]", 60));
+                assert!(parse_value(&fine).is_ok());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
     fn arb_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Nil),
@@ -748,6 +838,7 @@ mod reader_tests {
                 value,
                 time: None,
                 extra: Vec::new(),
+                position: None,
             })
     }
 
@@ -756,8 +847,8 @@ mod reader_tests {
         fn reading_what_we_print_gives_back_the_history(events in prop::collection::vec(arb_event(), 0..8)) {
             // parse_edn is the inverse of History::to_edn (which prints no :time).
             let h = History { events };
-            prop_assert_eq!(parse_edn(&h.to_edn()).unwrap(), h.clone());
-            let timed = parse_edn(&h.to_edn_timed()).unwrap();
+            prop_assert_eq!(unplaced(parse_edn(&h.to_edn()).unwrap()), h.clone());
+            let timed = unplaced(parse_edn(&h.to_edn_timed()).unwrap());
             prop_assert_eq!(timed, h);
         }
 

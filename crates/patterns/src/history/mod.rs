@@ -66,6 +66,25 @@ impl Value {
         matches!(self, Value::Nil)
     }
 
+    /// About how many bytes the value holds on the heap, beyond its own size.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Nil | Value::Bool(_) | Value::Int(_) => 0,
+            Value::Str(s) | Value::Keyword(s) => s.capacity(),
+            Value::Vector(items) => {
+                items.capacity() * size_of::<Value>()
+                    + items.iter().map(Value::heap_bytes).sum::<usize>()
+            }
+            Value::Map(entries) => {
+                entries.capacity() * size_of::<(Value, Value)>()
+                    + entries
+                        .iter()
+                        .map(|(k, v)| k.heap_bytes() + v.heap_bytes())
+                        .sum::<usize>()
+            }
+        }
+    }
+
     /// A `[key value]` tuple, the shape of operations on independent keys.
     pub fn tuple(key: Value, value: Value) -> Value {
         Value::Vector(vec![key, value])
@@ -104,6 +123,19 @@ impl fmt::Display for Value {
     }
 }
 
+/// Where an event was read: 1-based line and column (in characters) of the text it came from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
 /// One line of a history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -121,6 +153,20 @@ pub struct Event {
     /// Any other keys of the event as read from EDN (kept, never used for checking).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<(String, Value)>,
+    /// Where the event was read, for an event read from text: errors about it name the place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+impl Event {
+    /// Where the event is, for a message: its line and column when it was read from text, its
+    /// index in the history otherwise.
+    pub fn place(&self, index: usize) -> String {
+        match self.position {
+            Some(p) => p.to_string(),
+            None => format!("event {index}"),
+        }
+    }
 }
 
 /// A client history: events in real-time order.
@@ -176,6 +222,7 @@ impl History {
             value: value.into(),
             time,
             extra: Vec::new(),
+            position: None,
         });
     }
 
