@@ -5,26 +5,21 @@
 //! `cargo bench --bench sim` (full sizes) or `BENCH_QUICK=1 cargo bench --bench sim` (seconds).
 
 use patterns::history::{EventType, Value};
-use patterns::node::{Context, Message, Node, Operation, ProcessId, RequestId};
+use patterns::message_kinds;
+use patterns::node::{Context, Node, Operation, ProcessId, RequestId};
 use patterns::sim::{Builder, TraceLevel};
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 enum Wire {
     Ping(u64),
     Pong(u64),
 }
 
-impl Message for Wire {
-    fn kind(&self) -> &'static str {
-        match self {
-            Wire::Ping(_) => "Ping",
-            Wire::Pong(_) => "Pong",
-        }
-    }
-}
+message_kinds!(Wire => WireKind { Ping, Pong });
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct NoOp;
 
 impl Operation for NoOp {
@@ -159,7 +154,7 @@ fn run_turmoil(round_trips: u64) -> Measured {
 /// A 10,000-event trace drawn whole (aggregated) and a 300-event window (every arrow): the
 /// diagram must render in well under a second either way.
 fn diagram_timings() {
-    use patterns::echo::{Echo, EchoServer};
+    use patterns::protocols::echo::{Echo, EchoServer};
     let mut sim = Builder::new()
         .trace(TraceLevel::Kinds)
         .build(|_| EchoServer::new())

@@ -6,27 +6,25 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`node`] | the node interface: messages, timers, client requests, storage with explicit sync |
-//! | [`sim`] | the simulator: logical ticks, one seeded RNG, faults, traces |
+//! | [`node`] | the node interface: messages, timers, client requests, request deadlines, quorums, storage with explicit sync, the host a runtime wraps around a node |
+//! | [`sim`] | the simulator: logical ticks, one seeded RNG, faults as values, clients that retry, traces, the nemesis and the explorer |
+//! | [`protocols`] | the patterns themselves, one module per family |
 //! | [`history`] | Jepsen histories and EDN |
 //! | [`check`] | linearizability and sequential-consistency checkers |
 //! | [`viz`] | figures, charts, tables, message sequence diagrams |
 //! | [`math`] | Little's Law, queueing and failure math, queue and fleet simulations |
 //! | [`disk`] | the disk lab: a load generator and an `iostat -x` sampler on `/proc/diskstats` |
 //! | [`wal`] | the write-ahead log on real files |
-//! | [`quorum_kv`] | quorum reads and writes, versioned values, read repair |
 
 pub mod check;
 #[cfg(unix)]
 pub mod disk;
-pub mod echo;
 pub mod history;
-pub mod kv;
 pub mod math;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
-pub mod quorum_kv;
+pub mod protocols;
 pub mod sim;
 pub mod viz;
 pub mod wal;

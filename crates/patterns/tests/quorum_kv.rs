@@ -1,8 +1,8 @@
 //! The reference's quorum scenarios (spec §3.2), each as a claim, on the simulator.
 //! Histories are compared with the exact EDN fixtures of spec Appendix A.
 
-use patterns::kv::{KvOp, KvReply};
-use patterns::quorum_kv::{Config, QuorumKv, ReadRepair, WriteFailure};
+use patterns::protocols::kv::{KvOp, KvReply};
+use patterns::protocols::quorum_kv::{Config, QuorumKv, ReadRepair, ReplicaKind, WriteFailure};
 use patterns::sim::{Builder, Outcome, Simulation};
 
 const ABC: [&str; 3] = ["athens", "byzantium", "cyrene"];
@@ -132,7 +132,10 @@ fn sequential_reads_follow_the_newest_timestamp() {
 fn an_incomplete_write_leaves_the_cut_off_replica_stale() {
     // §3.2 #4: without read repair, the replica that missed a write keeps the old value.
     let mut sim = three(ReadRepair::Off);
-    set(&mut sim, "alice", "athens", "title", "Microservices");
+    assert_eq!(
+        set(&mut sim, "alice", "athens", "title", "Microservices"),
+        KvReply::Written
+    );
     await_all_hold(&mut sim, &ABC, "title", "Microservices");
     sim.partition(&["athens", "byzantium"], &["cyrene"])
         .unwrap();
@@ -191,6 +194,8 @@ fn stale_cyrene(read_repair: ReadRepair, key: &str, old: &str, new: &str) -> Sim
         .unwrap();
     assert_eq!(set(&mut sim, "alice", "athens", key, new), KvReply::Written);
     sim.run_for(5);
+    assert_eq!(stored(&sim, "athens", key).as_deref(), Some(new));
+    assert_eq!(stored(&sim, "byzantium", key).as_deref(), Some(new));
     assert_eq!(stored(&sim, "cyrene", key).as_deref(), Some(old));
     sim.heal_all();
     sim
@@ -271,7 +276,10 @@ fn async_read_repair_fixes_the_stale_replica_soon_after() {
 fn read_repair_picks_the_value_with_the_later_timestamp() {
     // §3.2 #8: the second write's timestamp is later, so repair spreads it, not the first.
     let mut sim = three(ReadRepair::Sync);
-    set(&mut sim, "alice", "athens", "stock:price", "100");
+    assert_eq!(
+        set(&mut sim, "alice", "athens", "stock:price", "100"),
+        KvReply::Written
+    );
     let ts1 = sim
         .node("athens")
         .unwrap()
@@ -305,7 +313,10 @@ fn read_repair_overrides_a_failed_minority_write_with_a_later_majority_write() {
     // §3.2 #9: athens stores a write that fails (no quorum); a later write through byzantium wins
     // everywhere once a read repairs athens.
     let mut sim = three(ReadRepair::Sync);
-    set(&mut sim, "alice", "athens", "counter:visits", "0");
+    assert_eq!(
+        set(&mut sim, "alice", "athens", "counter:visits", "0"),
+        KvReply::Written
+    );
     sim.partition(&["athens"], &["byzantium", "cyrene"])
         .unwrap();
     assert!(matches!(
@@ -335,12 +346,20 @@ fn read_repair_overrides_a_failed_minority_write_with_a_later_majority_write() {
 fn read_repair_works_key_by_key() {
     // §3.2 #10.
     let mut sim = three(ReadRepair::Sync);
-    set(&mut sim, "alice", "athens", "key1", "value1");
-    set(&mut sim, "alice", "athens", "key2", "value2");
+    for (key, value) in [("key1", "value1"), ("key2", "value2")] {
+        assert_eq!(
+            set(&mut sim, "alice", "athens", key, value),
+            KvReply::Written
+        );
+    }
     sim.partition(&["athens", "byzantium"], &["cyrene"])
         .unwrap();
-    set(&mut sim, "alice", "athens", "key1", "new-value1");
-    set(&mut sim, "alice", "athens", "key2", "new-value2");
+    for (key, value) in [("key1", "new-value1"), ("key2", "new-value2")] {
+        assert_eq!(
+            set(&mut sim, "alice", "athens", key, value),
+            KvReply::Written
+        );
+    }
     sim.heal_all();
     assert_eq!(
         get(&mut sim, "alice", "athens", "key1").as_deref(),
@@ -358,7 +377,10 @@ fn read_repair_works_key_by_key() {
 fn a_read_of_consistent_replicas_repairs_nothing() {
     // §3.2 #11, and our fix of §5.2 item 3: no repair write goes to a replica that is up to date.
     let mut sim = three(ReadRepair::Sync);
-    set(&mut sim, "alice", "athens", "consistent-key", "value");
+    assert_eq!(
+        set(&mut sim, "alice", "athens", "consistent-key", "value"),
+        KvReply::Written
+    );
     await_all_hold(&mut sim, &ABC, "consistent-key", "value");
     let sets_before = count_sends(&sim, "Set");
     assert_eq!(
@@ -635,8 +657,10 @@ pub fn ddia_race() -> Simulation<QuorumKv> {
         KvReply::Written
     );
     await_all_hold(&mut sim, &ABC, "key", "x=0");
-    sim.delay_kind("Set", "athens", "byzantium", 100).unwrap();
-    sim.delay_kind("Set", "athens", "cyrene", 100).unwrap();
+    sim.delay_kind(ReplicaKind::Set, "athens", "byzantium", 100)
+        .unwrap();
+    sim.delay_kind(ReplicaKind::Set, "athens", "cyrene", 100)
+        .unwrap();
     let write = sim
         .invoke("writer", "athens", KvOp::write("key", "x=1"))
         .unwrap();
@@ -717,7 +741,8 @@ fn a_read_without_a_quorum_fails_definitely() {
 
 fn random(config: Config, seed: u64) -> Simulation<QuorumKv> {
     let n = config.replicas;
-    patterns::sim::random_kv_run(n, move |_| QuorumKv::new(config.clone()), seed, 300).unwrap()
+    patterns::protocols::kv::random_kv_run(n, move |_| QuorumKv::new(config.clone()), seed, 300)
+        .unwrap()
 }
 
 #[test]
@@ -739,7 +764,7 @@ fn overlapping_quorums_never_read_a_value_overwritten_before_the_read_began() {
     // R + W > N and synchronised clocks: a read after a completed write meets its quorum.
     for seed in 0..20 {
         let sim = random(Config::majority(3), seed);
-        let stale = patterns::kv::stale_reads(sim.history());
+        let stale = patterns::protocols::kv::stale_reads(sim.history());
         assert_eq!(stale.stale, 0, "seed {seed}: {stale:?}");
         assert!(stale.reads > 10);
     }
@@ -750,7 +775,7 @@ fn disjoint_quorums_do_read_overwritten_values() {
     // R = W = 1 of 3: a read can miss the only replica that has the newest write.
     let stale: usize = (0..20)
         .map(|seed| {
-            patterns::kv::stale_reads(
+            patterns::protocols::kv::stale_reads(
                 random(Config::majority(3).quorums(1, 1).unwrap(), seed).history(),
             )
             .stale
@@ -845,4 +870,147 @@ mod verdicts {
             "majority+sync {strong}/10 vs R=W=1 {weak}/10"
         );
     }
+}
+
+// ----- defects found by testing from outside (issue 10), each with the run that showed it ---------
+
+#[test]
+fn a_reply_from_a_coordinators_past_life_never_answers_a_new_request() {
+    // Correlation ids used to start again at 1 after a restart, so byzantium's held reply to
+    // athens' old read of k1 was taken as the answer to its new read of k2: the read returned
+    // k1's value, and read repair wrote it into k2 on a majority.
+    let mut sim = three(ReadRepair::Sync);
+    assert_eq!(
+        set(&mut sim, "bob", "byzantium", "k2", "two"),
+        KvReply::Written
+    );
+    assert_eq!(
+        set(&mut sim, "bob", "byzantium", "k1", "one"),
+        KvReply::Written
+    );
+    await_all_hold(&mut sim, &ABC, "k1", "one");
+    sim.hold("byzantium", "athens").unwrap();
+    assert_eq!(
+        get(&mut sim, "alice", "athens", "k1").as_deref(),
+        Some("one")
+    );
+    sim.crash("athens").unwrap();
+    sim.restart("athens").unwrap();
+    let read = sim.invoke("alice", "athens", KvOp::read("k2")).unwrap();
+    sim.release("byzantium", "athens").unwrap();
+    let outcome = sim.run_until_done(read, 500).unwrap().clone();
+    assert_eq!(outcome.reply(), Some(&KvReply::Value(Some("two".into()))));
+    sim.run_for(50);
+    for node in ABC {
+        assert_eq!(stored(&sim, node, "k2").as_deref(), Some("two"), "{node}");
+    }
+}
+
+#[test]
+fn a_sync_repair_that_misses_its_deadline_fails_the_read() {
+    // Only cyrene holds x = 1, from a write that failed; its repair messages are lost. Answering
+    // 1 at the round deadline made a later read through athens return 0: new, then old.
+    let mut sim = three(ReadRepair::Sync);
+    assert_eq!(set(&mut sim, "alice", "athens", "x", "0"), KvReply::Written);
+    await_all_hold(&mut sim, &ABC, "x", "0");
+    sim.partition(&["cyrene"], &["athens", "byzantium"])
+        .unwrap();
+    let failed = set(&mut sim, "bob", "cyrene", "x", "1");
+    assert!(matches!(
+        failed,
+        KvReply::Failed {
+            maybe_applied: true,
+            ..
+        }
+    ));
+    sim.heal_all();
+    sim.drop_kind(ReplicaKind::Set, "cyrene", "athens").unwrap();
+    sim.drop_kind(ReplicaKind::Set, "cyrene", "byzantium")
+        .unwrap();
+    let first = call(&mut sim, "bob", "cyrene", KvOp::read("x"));
+    assert!(
+        matches!(
+            first,
+            KvReply::Failed {
+                maybe_applied: false,
+                ..
+            }
+        ),
+        "the read must not answer 1 as if a write quorum held it: {first:?}"
+    );
+    assert_eq!(get(&mut sim, "alice", "athens", "x").as_deref(), Some("0"));
+    let history = sim.history().for_key("x");
+    let register = patterns::check::Register::new(patterns::history::Value::Nil);
+    assert!(
+        patterns::check::linearizable(&history, &register)
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[test]
+fn two_writes_through_one_coordinator_in_one_millisecond_do_not_diverge() {
+    // Both writes used to get the same version. Replicas kept whichever arrived first, repair
+    // ignored equal versions, and one lost message left them different for good.
+    let mut sim = three(ReadRepair::Sync);
+    sim.drop_nth(ReplicaKind::Set, "athens", "byzantium", 1)
+        .unwrap();
+    let a = sim
+        .invoke("alice", "athens", KvOp::write("k", "a"))
+        .unwrap();
+    let b = sim.invoke("bob", "athens", KvOp::write("k", "b")).unwrap();
+    sim.run_until(500, |s| s.is_done(a) && s.is_done(b))
+        .unwrap();
+    assert_eq!(sim.reply(a), Some(&KvReply::Written));
+    assert_eq!(sim.reply(b), Some(&KvReply::Written));
+    sim.run_for(20);
+    let held: Vec<Option<String>> = ABC.iter().map(|n| stored(&sim, n, "k")).collect();
+    assert!(
+        held.iter().all(|v| v == &held[0]),
+        "replicas diverged: {held:?}"
+    );
+    let reads: Vec<Option<String>> = ABC.iter().map(|n| get(&mut sim, "alice", n, "k")).collect();
+    assert!(
+        reads.iter().all(|r| r == &reads[0]),
+        "reads differ: {reads:?}"
+    );
+}
+
+#[test]
+fn a_replica_answers_a_read_only_with_what_it_has_synced() {
+    // cyrene applied x = 2 from a failed write but had not synced it; it answered a read with 2,
+    // crashed, lost 2, and a later read returned 1: new, then old.
+    let mut sim = three(ReadRepair::Off);
+    assert_eq!(set(&mut sim, "alice", "athens", "x", "1"), KvReply::Written);
+    await_all_hold(&mut sim, &ABC, "x", "1");
+    sim.run_for(5);
+    sim.inject(patterns::sim::Fault::HoldSync {
+        node: "cyrene".into(),
+    })
+    .unwrap();
+    sim.partition(&["cyrene"], &["athens", "byzantium"])
+        .unwrap();
+    assert!(matches!(
+        set(&mut sim, "bob", "cyrene", "x", "2"),
+        KvReply::Failed { .. }
+    ));
+    assert_eq!(stored(&sim, "cyrene", "x").as_deref(), Some("2"));
+    sim.heal_all();
+    let first = get(&mut sim, "bob", "cyrene", "x");
+    sim.crash("cyrene").unwrap();
+    sim.restart("cyrene").unwrap();
+    let second = get(&mut sim, "alice", "athens", "x");
+    assert_eq!(
+        first.as_deref(),
+        Some("1"),
+        "cyrene's unsynced 2 was reported"
+    );
+    assert_eq!(second.as_deref(), Some("1"));
+    let history = sim.history().for_key("x");
+    let register = patterns::check::Register::new(patterns::history::Value::Nil);
+    assert!(
+        patterns::check::linearizable(&history, &register)
+            .unwrap()
+            .is_ok()
+    );
 }

@@ -1,16 +1,19 @@
 //! The simulator's contract, one claim per test: each fault and knob, determinism, crash and
 //! restart durability, client histories, and the errors bad input gets.
 
-use patterns::echo::{Echo, EchoServer};
 use patterns::history::{EventType, Value};
-use patterns::node::{Context, Message, Node, Operation, ProcessId, RequestId, StorageError};
+use patterns::message_kinds;
+use patterns::node::{Context, Node, NodeStatus, Operation, ProcessId, RequestId, StorageError};
+use patterns::protocols::echo::{Echo, EchoServer};
 use patterns::sim::{
-    Builder, DropReason, Latency, NodeStatus, Outcome, SimError, Simulation, TraceEvent, TraceLevel,
+    Builder, DropReason, Fault, Latency, NemesisConfig, Outcome, SimError, Simulation, TraceEvent,
+    TraceLevel,
 };
+use serde::{Deserialize, Serialize};
 
 // ----- a small durable register to exercise storage, timers and broadcasts ------------------------
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 enum Op {
     Write(String),
     Read,
@@ -43,14 +46,12 @@ impl Operation for Op {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-struct Note(String);
-
-impl Message for Note {
-    fn kind(&self) -> &'static str {
-        "Note"
-    }
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Wire {
+    Note(String),
 }
+
+message_kinds!(Wire => WireKind { Note });
 
 #[derive(Clone, Debug, PartialEq)]
 struct Alarm;
@@ -66,7 +67,7 @@ struct Register {
 }
 
 impl Node for Register {
-    type Message = Note;
+    type Message = Wire;
     type Timer = Alarm;
     type Operation = Op;
 
@@ -77,8 +78,9 @@ impl Node for Register {
         }
     }
 
-    fn on_message(&mut self, _ctx: &mut Context<'_, Self>, from: ProcessId, note: Note) {
-        self.heard.push((from, note.0));
+    fn on_message(&mut self, _ctx: &mut Context<'_, Self>, from: ProcessId, note: Wire) {
+        let Wire::Note(text) = note;
+        self.heard.push((from, text));
     }
 
     fn on_timer(&mut self, _ctx: &mut Context<'_, Self>, _timer: Alarm) {
@@ -90,7 +92,7 @@ impl Node for Register {
             Op::Write(v) => {
                 ctx.storage().put_json("value", &v);
                 self.value = Some(v.clone());
-                ctx.broadcast(Note(v.clone()));
+                ctx.broadcast(Wire::Note(v.clone()));
                 if self.durable {
                     ctx.reply_when_durable(request, Some(v));
                 } else {
@@ -329,7 +331,8 @@ fn a_random_latency_stays_within_its_range_and_varies() {
 #[test]
 fn a_type_delay_holds_back_only_that_type() {
     let mut sim = register_cluster(Builder::new());
-    sim.delay_kind("Note", "athens", "byzantium", 100).unwrap();
+    sim.delay_kind(WireKind::Note, "athens", "byzantium", 100)
+        .unwrap();
     let outcome = sim.call("alice", "athens", write("v"), 20).unwrap();
     assert_eq!(
         outcome.reply(),
@@ -338,7 +341,8 @@ fn a_type_delay_holds_back_only_that_type() {
     );
     sim.run_for(200);
     assert_eq!(deliveries(&sim, "Note", "byzantium"), [102]);
-    sim.delay_kind("Note", "athens", "byzantium", 0).unwrap();
+    sim.delay_kind(WireKind::Note, "athens", "byzantium", 0)
+        .unwrap();
     sim.call("alice", "athens", write("w"), 20).unwrap();
     sim.run_for(5);
     assert_eq!(
@@ -388,7 +392,7 @@ fn full_duplication_delivers_every_message_twice() {
 #[test]
 fn a_drop_rule_drops_every_message_of_its_type() {
     let mut sim = register_cluster(Builder::new());
-    sim.drop_kind("Note", "athens", "cyrene").unwrap();
+    sim.drop_kind(WireKind::Note, "athens", "cyrene").unwrap();
     for v in ["a", "b", "c"] {
         sim.call("alice", "athens", write(v), 20).unwrap();
     }
@@ -408,7 +412,7 @@ fn a_drop_rule_drops_every_message_of_its_type() {
 #[test]
 fn an_nth_rule_drops_only_the_nth_message() {
     let mut sim = register_cluster(Builder::new());
-    sim.drop_nth("Note", "athens", "cyrene", 2).unwrap();
+    sim.drop_nth(WireKind::Note, "athens", "cyrene", 2).unwrap();
     for v in ["a", "b", "c"] {
         sim.call("alice", "athens", write(v), 20).unwrap();
     }
@@ -530,7 +534,7 @@ fn a_held_link_keeps_messages_until_released() {
 fn heal_all_restores_defaults_and_releases_held_messages() {
     let mut sim = register_cluster(Builder::new());
     sim.partition(&["athens"], &["byzantium"]).unwrap();
-    sim.drop_kind("Note", "athens", "cyrene").unwrap();
+    sim.drop_kind(WireKind::Note, "athens", "cyrene").unwrap();
     sim.set_latency("byzantium", "cyrene", Some(Latency::Fixed(50)))
         .unwrap();
     sim.hold("cyrene", "athens").unwrap();
@@ -868,7 +872,7 @@ fn bad_input_gets_an_error_that_says_what_was_wrong() {
             .contains("both sides")
     );
     assert_eq!(
-        sim.drop_nth("Note", "byzantium", "cyrene", 0),
+        sim.drop_nth(WireKind::Note, "byzantium", "cyrene", 0),
         Err(SimError::InvalidNth)
     );
     assert!(matches!(
@@ -899,9 +903,9 @@ fn bad_input_gets_an_error_that_says_what_was_wrong() {
 
 // ----- randomized runs -----------------------------------------------------------------------------
 
-fn nemesis_schedule(seed: u64) -> Vec<(u64, String)> {
+fn nemesis_schedule(seed: u64) -> Vec<(u64, Fault)> {
     let mut sim = register_cluster(Builder::new().seed(seed));
-    let mut nemesis = patterns::sim::Nemesis::new(seed);
+    let mut nemesis = patterns::sim::Nemesis::new(&sim, NemesisConfig::default());
     for _ in 0..500 {
         nemesis.step(&mut sim).unwrap();
         sim.run_for(1);
@@ -916,8 +920,11 @@ fn the_nemesis_schedule_depends_only_on_its_seed() {
     assert_eq!(a, nemesis_schedule(123));
     assert_ne!(a, nemesis_schedule(456));
     assert!(
-        a.iter().filter(|(_, f)| f == "heal all").count() >= 12,
+        a.iter().filter(|(_, f)| *f == Fault::HealAll).count() >= 12,
         "heals every 40 ticks"
     );
-    assert!(a.iter().any(|(_, f)| f.starts_with("delay")), "{a:?}");
+    assert!(
+        a.iter().any(|(_, f)| matches!(f, Fault::Latency { .. })),
+        "{a:?}"
+    );
 }

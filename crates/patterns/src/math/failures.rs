@@ -92,16 +92,34 @@ pub fn quorum_availability(
     Ok(total.min(1.0))
 }
 
-/// [`quorum_availability`] with a majority quorum ([`crate::node::majority`]): how available a
+/// The smallest majority of `cluster_size` nodes: any two majorities share a node, which is what
+/// every quorum-based protocol of the workshop relies on (the *Quorum* pattern).
+pub fn majority(cluster_size: usize) -> usize {
+    cluster_size / 2 + 1
+}
+
+/// [`quorum_availability`] with a majority quorum ([`majority`]): how available a
 /// Paxos or Raft group of `replicas` is.
 pub fn majority_availability(replicas: u32, replica_availability: f64) -> Result<f64, MathError> {
-    let majority = crate::node::majority(replicas as usize) as u32;
-    quorum_availability(replicas, majority, replica_availability)
+    quorum_availability(
+        replicas,
+        majority(replicas as usize) as u32,
+        replica_availability,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn majority_sizes() {
+        // n: 1 2 3 4 5 6 7 → majority 1 2 2 3 3 4 4. Two majorities of 4 must share a node: 3 + 3 > 4.
+        let table = [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 4), (7, 4)];
+        for (n, m) in table {
+            assert_eq!(majority(n), m, "majority of {n}");
+        }
+    }
 
     /// The reference lab's disk: MTTF 3 years.
     const LAB_MTTF_DAYS: f64 = 3.0 * 365.0;

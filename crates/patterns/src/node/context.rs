@@ -1,6 +1,6 @@
 //! What a handler may do: everything goes through the context as a recorded effect.
 
-use super::{Node, ProcessId, ReplyOf, RequestId, Storage, Tick};
+use super::{Correlation, Node, ProcessId, ReplyOf, RequestId, Storage, Tick};
 use rand_chacha::ChaCha8Rng;
 
 /// One thing a handler asked the runtime to do.
@@ -24,6 +24,14 @@ pub enum Effect<N: Node + ?Sized> {
     CancelTimer {
         timer: N::Timer,
     },
+    /// A request's deadline ([`super::Pending::insert`]): [`Node::on_expired`] runs when it passes.
+    SetDeadline {
+        correlation: Correlation,
+        after: Tick,
+    },
+    CancelDeadline {
+        correlation: Correlation,
+    },
     /// Make every storage write so far durable. Completes after the runtime's sync latency.
     Sync,
     /// A note for the trace and the diagrams ("became leader of generation 3").
@@ -40,29 +48,36 @@ pub struct Context<'a, N: Node + ?Sized> {
     now: Tick,
     clock_millis: i64,
     rng: &'a mut ChaCha8Rng,
-    storage: &'a mut Storage,
+    storage: &'a mut dyn Storage,
     outbox: &'a mut Outbox<N>,
+    incarnation: u64,
+    correlations: &'a mut u64,
+}
+
+/// What a runtime hands a context for one call (kept together so the constructor stays short).
+pub(crate) struct Surroundings<'a> {
+    pub id: ProcessId,
+    pub peers: &'a [ProcessId],
+    pub now: Tick,
+    pub clock_millis: i64,
+    pub rng: &'a mut ChaCha8Rng,
+    pub storage: &'a mut dyn Storage,
+    pub incarnation: u64,
+    pub correlations: &'a mut u64,
 }
 
 impl<'a, N: Node + ?Sized> Context<'a, N> {
-    /// Runtimes build one context per handler call.
-    pub fn new(
-        id: ProcessId,
-        peers: &'a [ProcessId],
-        now: Tick,
-        clock_millis: i64,
-        rng: &'a mut ChaCha8Rng,
-        storage: &'a mut Storage,
-        outbox: &'a mut Outbox<N>,
-    ) -> Self {
+    pub(crate) fn new(around: Surroundings<'a>, outbox: &'a mut Outbox<N>) -> Self {
         Context {
-            id,
-            peers,
-            now,
-            clock_millis,
-            rng,
-            storage,
+            id: around.id,
+            peers: around.peers,
+            now: around.now,
+            clock_millis: around.clock_millis,
+            rng: around.rng,
+            storage: around.storage,
             outbox,
+            incarnation: around.incarnation,
+            correlations: around.correlations,
         }
     }
 
@@ -106,14 +121,33 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
         self.rng
     }
 
+    /// How many times this node has started, itself included: kept in storage by the runtime, so a
+    /// restarted node never reuses an identifier of an earlier life.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// A correlation id no earlier life of this node has used.
+    pub(crate) fn next_correlation(&mut self) -> Correlation {
+        *self.correlations += 1;
+        Correlation {
+            incarnation: self.incarnation,
+            sequence: *self.correlations,
+        }
+    }
+
     /// This node's storage. Writes are volatile until [`Context::sync`] completes.
-    pub fn storage(&mut self) -> &mut Storage {
+    pub fn storage(&mut self) -> &mut dyn Storage {
         self.storage
+    }
+
+    pub(crate) fn push(&mut self, effect: Effect<N>) {
+        self.outbox.push(effect);
     }
 
     /// Sends a message that may leave now.
     pub fn send(&mut self, to: ProcessId, message: N::Message) {
-        self.outbox.push(Effect::Send {
+        self.push(Effect::Send {
             to,
             message,
             when_durable: false,
@@ -134,8 +168,8 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
     /// Sends a message only once every storage write made so far is durable; starts a sync.
     /// This is the write-ahead rule: a promise is kept on disk before anyone hears of it.
     pub fn send_when_durable(&mut self, to: ProcessId, message: N::Message) {
-        self.outbox.push(Effect::Sync);
-        self.outbox.push(Effect::Send {
+        self.push(Effect::Sync);
+        self.push(Effect::Send {
             to,
             message,
             when_durable: true,
@@ -144,7 +178,7 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
 
     /// Answers a client request.
     pub fn reply(&mut self, request: RequestId, reply: ReplyOf<N>) {
-        self.outbox.push(Effect::Reply {
+        self.push(Effect::Reply {
             request,
             reply,
             when_durable: false,
@@ -153,8 +187,8 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
 
     /// Answers a client request once every storage write made so far is durable; starts a sync.
     pub fn reply_when_durable(&mut self, request: RequestId, reply: ReplyOf<N>) {
-        self.outbox.push(Effect::Sync);
-        self.outbox.push(Effect::Reply {
+        self.push(Effect::Sync);
+        self.push(Effect::Reply {
             request,
             reply,
             when_durable: true,
@@ -164,7 +198,7 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
     /// Fires `timer` after `after` ticks (at least 1). Setting a timer equal to a pending one
     /// restarts it.
     pub fn set_timer(&mut self, timer: N::Timer, after: Tick) {
-        self.outbox.push(Effect::SetTimer {
+        self.push(Effect::SetTimer {
             timer,
             after: after.max(1),
         });
@@ -172,16 +206,16 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
 
     /// Cancels a pending timer; nothing happens if it is not pending.
     pub fn cancel_timer(&mut self, timer: N::Timer) {
-        self.outbox.push(Effect::CancelTimer { timer });
+        self.push(Effect::CancelTimer { timer });
     }
 
     /// Makes every storage write so far durable, after the runtime's sync latency.
     pub fn sync(&mut self) {
-        self.outbox.push(Effect::Sync);
+        self.push(Effect::Sync);
     }
 
     /// Notes something in the trace; diagrams show it on this node's lane.
     pub fn annotate(&mut self, note: impl Into<String>) {
-        self.outbox.push(Effect::Annotate(note.into()));
+        self.push(Effect::Annotate(note.into()));
     }
 }

@@ -1,11 +1,11 @@
-//! Request/response correlation and quorum counting, the two bookkeeping chores of every
-//! replicated protocol (the *Quorum* and *Request Waiting List* patterns).
+//! Quorum counting (the *Quorum* pattern).
 //!
 //! Unlike the reference's callback (spec §1.6, §5.1 item 4), a [`Quorum`] fails as soon as success
 //! has become impossible, not only once every node answered or a timeout fired; and it keeps the
-//! accepting replies apart from the rejections.
+//! accepting replies apart from the rejections. It has no deadline of its own: a round keeps its
+//! quorum in a [`super::Pending`] entry, whose deadline is the round's.
 
-use super::{ProcessId, Tick};
+use super::ProcessId;
 use std::collections::BTreeMap;
 
 /// Where a quorum round stands.
@@ -17,8 +17,6 @@ pub enum QuorumState {
     Reached,
     /// So many nodes rejected that the remaining ones cannot make up the quorum.
     Impossible,
-    /// The deadline passed first.
-    TimedOut,
 }
 
 /// Counts replies to one broadcast until a quorum accepts, or cannot.
@@ -26,26 +24,21 @@ pub enum QuorumState {
 pub struct Quorum<R> {
     needed: usize,
     cluster_size: usize,
-    deadline: Tick,
     accepted: BTreeMap<ProcessId, R>,
     rejected: BTreeMap<ProcessId, R>,
     state: QuorumState,
 }
 
-/// The smallest majority of `cluster_size` nodes: any two majorities share a node.
-pub fn majority(cluster_size: usize) -> usize {
-    cluster_size / 2 + 1
-}
+pub use crate::math::failures::majority;
 
 impl<R> Quorum<R> {
-    /// A majority of `cluster_size` nodes must accept before `deadline`.
-    pub fn majority(cluster_size: usize, deadline: Tick) -> Quorum<R> {
-        Quorum::of(majority(cluster_size), cluster_size, deadline)
+    /// A majority of `cluster_size` nodes must accept.
+    pub fn majority(cluster_size: usize) -> Quorum<R> {
+        Quorum::of(majority(cluster_size), cluster_size)
     }
 
-    /// `needed` of `cluster_size` nodes must accept before `deadline` (an R or W of a
-    /// Dynamo-style store).
-    pub fn of(needed: usize, cluster_size: usize, deadline: Tick) -> Quorum<R> {
+    /// `needed` of `cluster_size` nodes must accept (an R or W of a Dynamo-style store).
+    pub fn of(needed: usize, cluster_size: usize) -> Quorum<R> {
         assert!(
             needed >= 1 && needed <= cluster_size,
             "quorum of {needed} in {cluster_size}"
@@ -53,7 +46,6 @@ impl<R> Quorum<R> {
         Quorum {
             needed,
             cluster_size,
-            deadline,
             accepted: BTreeMap::new(),
             rejected: BTreeMap::new(),
             state: QuorumState::Waiting,
@@ -82,20 +74,8 @@ impl<R> Quorum<R> {
         self.state
     }
 
-    /// Moves a waiting round to [`QuorumState::TimedOut`] once `now` reaches the deadline.
-    pub fn expire(&mut self, now: Tick) -> QuorumState {
-        if self.state == QuorumState::Waiting && now >= self.deadline {
-            self.state = QuorumState::TimedOut;
-        }
-        self.state
-    }
-
     pub fn state(&self) -> QuorumState {
         self.state
-    }
-
-    pub fn deadline(&self) -> Tick {
-        self.deadline
     }
 
     /// The accepting replies, by node.
@@ -109,67 +89,6 @@ impl<R> Quorum<R> {
     }
 }
 
-/// Outstanding requests keyed by a correlation id, each with a deadline.
-#[derive(Clone, Debug)]
-pub struct Pending<T> {
-    next_id: u64,
-    entries: BTreeMap<u64, (Tick, T)>,
-}
-
-impl<T> Default for Pending<T> {
-    fn default() -> Self {
-        Pending {
-            next_id: 1,
-            entries: BTreeMap::new(),
-        }
-    }
-}
-
-impl<T> Pending<T> {
-    pub fn new() -> Pending<T> {
-        Pending::default()
-    }
-
-    /// Registers `value` until `deadline` and returns its correlation id. Ids count up from 1, so
-    /// runs stay reproducible (no random UUIDs; spec §6 item 7).
-    pub fn insert(&mut self, deadline: Tick, value: T) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.entries.insert(id, (deadline, value));
-        id
-    }
-
-    pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        self.entries.get_mut(&id).map(|(_, v)| v)
-    }
-
-    /// Removes a request whose answer arrived. A late or duplicate answer finds nothing.
-    pub fn remove(&mut self, id: u64) -> Option<T> {
-        self.entries.remove(&id).map(|(_, v)| v)
-    }
-
-    /// Removes and returns every request whose deadline is at or before `now`, oldest first.
-    pub fn expire(&mut self, now: Tick) -> Vec<(u64, T)> {
-        let due: Vec<u64> = self
-            .entries
-            .iter()
-            .filter(|(_, (d, _))| *d <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        due.into_iter()
-            .filter_map(|id| self.entries.remove(&id).map(|(_, v)| (id, v)))
-            .collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,17 +98,8 @@ mod tests {
     }
 
     #[test]
-    fn majority_sizes() {
-        // n: 1 2 3 4 5 6 7 → majority 1 2 2 3 3 4 4. Two majorities of 4 must share a node: 3 + 3 > 4.
-        let table = [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 4), (7, 4)];
-        for (n, m) in table {
-            assert_eq!(majority(n), m, "majority of {n}");
-        }
-    }
-
-    #[test]
     fn reached_on_the_majority_th_acceptance() {
-        let mut q = Quorum::majority(3, 100);
+        let mut q = Quorum::majority(3);
         assert_eq!(q.record(p(0), "ok", true), QuorumState::Waiting);
         assert_eq!(
             q.record(p(0), "dup", true),
@@ -208,34 +118,10 @@ mod tests {
     #[test]
     fn impossible_as_soon_as_too_many_reject() {
         // 5 nodes, W = 3: the third rejection leaves only two nodes that could still accept.
-        let mut q = Quorum::of(3, 5, 100);
+        let mut q = Quorum::of(3, 5);
         q.record(p(0), (), false);
         q.record(p(1), (), false);
         assert_eq!(q.state(), QuorumState::Waiting);
         assert_eq!(q.record(p(2), (), false), QuorumState::Impossible);
-    }
-
-    #[test]
-    fn times_out_only_while_waiting() {
-        let mut q: Quorum<()> = Quorum::majority(3, 10);
-        assert_eq!(q.expire(9), QuorumState::Waiting);
-        assert_eq!(q.expire(10), QuorumState::TimedOut);
-        assert_eq!(q.record(p(0), (), true), QuorumState::TimedOut);
-    }
-
-    #[test]
-    fn pending_requests_expire_in_order_and_ignore_late_answers() {
-        let mut pending = Pending::new();
-        let a = pending.insert(5, "a");
-        let b = pending.insert(3, "b");
-        let c = pending.insert(9, "c");
-        assert_eq!(pending.expire(5), vec![(a, "a"), (b, "b")]);
-        assert_eq!(
-            pending.remove(b),
-            None,
-            "an expired request no longer matches its answer"
-        );
-        assert_eq!(pending.remove(c), Some("c"));
-        assert!(pending.is_empty());
     }
 }

@@ -18,6 +18,13 @@ pub enum SimError {
     DuplicateName(String),
     /// A cluster needs at least one node.
     NoNodes,
+    /// Process ids are 16 bits wide.
+    TooManyProcesses(usize),
+    /// A message type this protocol does not have (a typo in a hand-written fault).
+    UnknownKind {
+        kind: String,
+        known: Vec<&'static str>,
+    },
     /// Crashing a crashed node, restarting a running one, pausing a paused one...
     InvalidState {
         name: String,
@@ -42,6 +49,8 @@ pub enum SimError {
     BudgetExhausted {
         waited_ticks: Tick,
         now: Tick,
+        /// The run's seed: replaying it reproduces the failure.
+        seed: u64,
         waiting_for: String,
         recent: Vec<String>,
     },
@@ -60,6 +69,14 @@ impl fmt::Display for SimError {
             SimError::WrongRole { name, expected } => write!(f, "{name:?} is not a {expected}"),
             SimError::DuplicateName(name) => write!(f, "the name {name:?} is used twice"),
             SimError::NoNodes => write!(f, "a cluster needs at least one node"),
+            SimError::TooManyProcesses(n) => {
+                write!(f, "{n} processes: a simulation holds at most 65535")
+            }
+            SimError::UnknownKind { kind, known } => write!(
+                f,
+                "this protocol has no message type {kind:?}; its types: {}",
+                known.join(", ")
+            ),
             SimError::InvalidState {
                 name,
                 state,
@@ -90,12 +107,14 @@ impl fmt::Display for SimError {
             SimError::BudgetExhausted {
                 waited_ticks,
                 now,
+                seed,
                 waiting_for,
                 recent,
             } => {
                 write!(
                     f,
-                    "waited {waited_ticks} ticks (now tick {now}) for {waiting_for}"
+                    "waited {waited_ticks} ticks (now tick {now}) for {waiting_for} \
+                     (replay: seed {seed})"
                 )?;
                 if !recent.is_empty() {
                     write!(f, "; last events:")?;

@@ -1,60 +1,178 @@
-//! Randomized runs: a nemesis that breaks the network on a seeded schedule, a random client
-//! workload, and an explorer that runs many seeds and keeps the first counterexample.
+//! Randomized runs: a nemesis that injects faults on a seeded schedule, a random client workload,
+//! and an explorer that runs many seeds and keeps the first counterexample.
 //!
 //! A run has two phases, as TigerBeetle's VOPR does: first faults, during which only safety may
-//! be judged; then the network heals and every client must finish within a budget (liveness).
-//! A failing seed is printed so the run can be replayed exactly.
+//! be judged; then everything heals (links, crashed nodes, clocks) and every client must finish
+//! within a budget (liveness). Both the nemesis and the workload draw from the run's own seed
+//! ([`super::Stream`]), so a failing seed replays exactly, and a run can be stopped at any tick
+//! ([`RandomRun::run_to`]) to look at the cluster or fork it.
 
-use super::{Builder, Latency, NodeInit, SimError, Simulation, TraceLevel};
-use crate::kv::KvOp;
-use crate::node::{Node, Tick};
-use rand::{Rng, SeedableRng};
+use super::{Fault, Latency, SimError, Simulation, Stream};
+use crate::node::{Node, NodeStatus, Tick};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// Random faults, one decision per tick, in the spirit of tickloom's fault-injecting runner
-/// (spec §1.17), with a delay that really delays (§5.1 item 1).
-#[derive(Clone, Debug)]
-pub struct Nemesis {
-    /// Every this many ticks the network heals completely (0: never).
-    pub heal_every_ticks: Tick,
+/// Which faults a nemesis injects, and how often. A protocol's correct form faces only the faults
+/// it claims to tolerate; a broken variant names the claim it breaks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisConfig {
     /// The chance, each tick, of one new fault.
     pub fault_probability: f64,
-    /// The longest latency a delay fault sets on a link.
+    /// Every this many ticks the network heals completely (0: never).
+    pub heal_every_ticks: Tick,
+    /// Isolate a node, or cut a pair of nodes apart.
+    pub partitions: bool,
+    /// Slow a link down to at most `delay_ticks_max` ticks.
+    pub delays: bool,
     pub delay_ticks_max: Tick,
+    /// Make a link lose everything.
+    pub losses: bool,
+    /// Make a link deliver everything twice.
+    pub duplication: bool,
+    /// Crash a node, losing its unsynced writes (the oldest one torn half the time), and restart
+    /// it after `restart_after_ticks` (a range).
+    pub crashes: bool,
+    pub restart_after_ticks: (Tick, Tick),
+    /// Skew a node's clock by up to this many milliseconds either way (0: never).
+    pub clock_skew_millis_max: i64,
+}
+
+impl Default for NemesisConfig {
+    /// The reference runner's nemesis (spec §1.17): isolate, partition a pair, delay a link by
+    /// 1–8 ticks, or drop a link, with probability 0.08 a tick; heal everything every 40 ticks.
+    fn default() -> Self {
+        NemesisConfig {
+            fault_probability: 0.08,
+            heal_every_ticks: 40,
+            partitions: true,
+            delays: true,
+            delay_ticks_max: 8,
+            losses: true,
+            duplication: false,
+            crashes: false,
+            restart_after_ticks: (5, 40),
+            clock_skew_millis_max: 0,
+        }
+    }
+}
+
+impl NemesisConfig {
+    /// Every fault the bench knows: the reference's, plus duplication, crashes and restarts that
+    /// lose unsynced writes, and clock skew of up to 200 ms.
+    pub fn everything() -> NemesisConfig {
+        NemesisConfig {
+            duplication: true,
+            crashes: true,
+            clock_skew_millis_max: 200,
+            ..NemesisConfig::default()
+        }
+    }
+
+    /// No faults at all.
+    pub fn none() -> NemesisConfig {
+        NemesisConfig {
+            fault_probability: 0.0,
+            heal_every_ticks: 0,
+            partitions: false,
+            delays: false,
+            losses: false,
+            duplication: false,
+            crashes: false,
+            clock_skew_millis_max: 0,
+            ..NemesisConfig::default()
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Choice {
+    Isolate,
+    Partition,
+    Delay,
+    Drop,
+    Duplicate,
+    Crash,
+    Skew,
+}
+
+/// Random faults, one decision per tick, in the spirit of tickloom's fault-injecting runner
+/// (spec §1.17), with a delay that really delays (§5.1 item 1), and crashes and clock skew.
+#[derive(Clone, Debug)]
+pub struct Nemesis {
+    pub config: NemesisConfig,
     rng: ChaCha8Rng,
-    schedule: Vec<(Tick, String)>,
+    /// Crashed nodes and the tick they restart at.
+    restarts: Vec<(Tick, String)>,
+    schedule: Vec<(Tick, Fault)>,
 }
 
 impl Nemesis {
-    /// The reference runner's defaults: heal every 40 ticks, a fault with probability 0.08 per
-    /// tick, delays up to 8 ticks.
-    pub fn new(seed: u64) -> Nemesis {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(u64::MAX); // not the simulator's streams
+    /// A nemesis drawing from `sim`'s seed.
+    pub fn new<N: Node>(sim: &Simulation<N>, config: NemesisConfig) -> Nemesis {
         Nemesis {
-            heal_every_ticks: 40,
-            fault_probability: 0.08,
-            delay_ticks_max: 8,
-            rng,
+            config,
+            rng: Stream::Nemesis.rng(sim.seed()),
+            restarts: Vec::new(),
             schedule: Vec::new(),
         }
     }
 
     /// What the nemesis did, tick by tick.
-    pub fn schedule(&self) -> &[(Tick, String)] {
+    pub fn schedule(&self) -> &[(Tick, Fault)] {
         &self.schedule
     }
 
-    /// Maybe injects one fault among the nodes: isolate one, cut a pair, slow a link, or make a link
-    /// lose everything.
+    fn choices(&self) -> Vec<Choice> {
+        let c = &self.config;
+        let mut choices = Vec::new();
+        if c.partitions {
+            choices.extend([Choice::Isolate, Choice::Partition]);
+        }
+        if c.delays {
+            choices.push(Choice::Delay);
+        }
+        if c.losses {
+            choices.push(Choice::Drop);
+        }
+        if c.duplication {
+            choices.push(Choice::Duplicate);
+        }
+        if c.crashes {
+            choices.push(Choice::Crash);
+        }
+        if c.clock_skew_millis_max > 0 {
+            choices.push(Choice::Skew);
+        }
+        choices
+    }
+
+    fn inject<N: Node>(&mut self, sim: &mut Simulation<N>, fault: Fault) -> Result<(), SimError> {
+        sim.inject(fault.clone())?;
+        self.schedule.push((sim.now(), fault));
+        Ok(())
+    }
+
+    /// Maybe injects one fault among the nodes; restarts crashed nodes whose time has come.
     pub fn step<N: Node>(&mut self, sim: &mut Simulation<N>) -> Result<(), SimError> {
         let now = sim.now();
-        if self.heal_every_ticks > 0 && now > 0 && now % self.heal_every_ticks == 0 {
-            sim.heal_all();
-            self.schedule.push((now, "heal all".into()));
-            return Ok(());
+        let due: Vec<String> = self
+            .restarts
+            .iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, n)| n.clone())
+            .collect();
+        self.restarts.retain(|(at, _)| *at > now);
+        for node in due {
+            let torn = self.rng.random_bool(0.5);
+            self.inject(sim, Fault::Restart { node, torn })?;
         }
-        if !self.rng.random_bool(self.fault_probability) {
+        let heal = self.config.heal_every_ticks;
+        if heal > 0 && now > 0 && now % heal == 0 {
+            return self.inject(sim, Fault::HealAll);
+        }
+        if self.config.fault_probability <= 0.0
+            || !self.rng.random_bool(self.config.fault_probability)
+        {
             return Ok(());
         }
         let nodes: Vec<String> = sim.node_names().to_vec();
@@ -66,26 +184,58 @@ impl Nemesis {
         if b == a {
             b = nodes[nodes.len() - 1].clone();
         }
-        let fault = match self.rng.random_range(0..4) {
-            0 => {
-                sim.isolate(&a)?;
-                format!("isolate {a}")
+        let choices = self.choices();
+        if choices.is_empty() {
+            return Ok(());
+        }
+        let fault = match choices[self.rng.random_range(0..choices.len())] {
+            Choice::Isolate => Fault::isolate(&a),
+            Choice::Partition => Fault::partition(&[&a], &[&b]),
+            Choice::Delay => {
+                let ticks = self
+                    .rng
+                    .random_range(1..=self.config.delay_ticks_max.max(1));
+                Fault::latency(&a, &b, Some(Latency::Fixed(ticks)))
             }
-            1 => {
-                sim.partition(&[&a], &[&b])?;
-                format!("partition {a} <-> {b}")
+            Choice::Drop => Fault::loss(&a, &b, Some(1.0)),
+            Choice::Duplicate => Fault::Duplication {
+                from: a,
+                to: b,
+                probability: Some(1.0),
+            },
+            Choice::Crash => {
+                if sim.status(&a)? == NodeStatus::Crashed {
+                    return Ok(());
+                }
+                let (lo, hi) = self.config.restart_after_ticks;
+                let after = self.rng.random_range(lo.max(1)..=hi.max(lo.max(1)));
+                self.restarts.push((now + after, a.clone()));
+                Fault::crash(&a)
             }
-            2 => {
-                let ticks = self.rng.random_range(1..=self.delay_ticks_max.max(1));
-                sim.set_latency(&a, &b, Some(Latency::Fixed(ticks)))?;
-                format!("delay {a} -> {b} by {ticks}")
-            }
-            _ => {
-                sim.set_loss(&a, &b, Some(1.0))?;
-                format!("drop {a} -> {b}")
+            Choice::Skew => {
+                let max = self.config.clock_skew_millis_max;
+                Fault::skew_clock(&a, self.rng.random_range(-max..=max))
             }
         };
-        self.schedule.push((now, fault));
+        self.inject(sim, fault)
+    }
+
+    /// The start of the liveness phase: every link healed, every crashed node restarted, every
+    /// clock put right.
+    pub fn heal_everything<N: Node>(&mut self, sim: &mut Simulation<N>) -> Result<(), SimError> {
+        self.inject(sim, Fault::HealAll)?;
+        self.restarts.clear();
+        let nodes: Vec<String> = sim.node_names().to_vec();
+        for node in nodes {
+            match sim.status(&node)? {
+                NodeStatus::Crashed => self.inject(sim, Fault::restart(&node))?,
+                NodeStatus::Paused => self.inject(sim, Fault::Resume { node: node.clone() })?,
+                NodeStatus::Up => {}
+            }
+            if sim.clock_is_skewed(&node)? {
+                self.inject(sim, Fault::ResetClock { node })?;
+            }
+        }
         Ok(())
     }
 }
@@ -103,16 +253,15 @@ pub struct Workload<N: Node> {
 }
 
 impl<N: Node> Workload<N> {
+    /// A workload drawing from `sim`'s seed.
     pub fn new(
-        seed: u64,
+        sim: &Simulation<N>,
         generate: impl FnMut(&mut ChaCha8Rng) -> N::Operation + 'static,
     ) -> Workload<N> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(u64::MAX - 1);
         Workload {
             invoke_probability: 0.4,
             generate: Box::new(generate),
-            rng,
+            rng: Stream::Workload.rng(sim.seed()),
         }
     }
 
@@ -132,29 +281,137 @@ impl<N: Node> Workload<N> {
     }
 }
 
-/// Runs `ticks` ticks of workload under the nemesis (the safety phase), then heals the network,
-/// stops starting operations and lets every client finish within `settle_ticks` (the liveness
-/// phase).
-pub fn run_random<N: Node>(
-    sim: &mut Simulation<N>,
-    workload: &mut Workload<N>,
-    mut nemesis: Option<&mut Nemesis>,
-    ticks: Tick,
-    settle_ticks: Tick,
-) -> Result<(), SimError> {
-    for _ in 0..ticks {
-        if let Some(n) = nemesis.as_deref_mut() {
-            n.step(sim)?;
+/// The shape of a random run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunPlan {
+    /// Ticks of workload under the nemesis (the safety phase).
+    pub ticks: Tick,
+    /// After the heal, every client must finish within this many ticks (the liveness phase).
+    pub settle_ticks: Tick,
+    /// The faults of the safety phase; `None` runs without faults.
+    pub nemesis: Option<NemesisConfig>,
+}
+
+impl Default for RunPlan {
+    fn default() -> Self {
+        RunPlan {
+            ticks: 300,
+            settle_ticks: 1_000,
+            nemesis: Some(NemesisConfig::default()),
         }
-        workload.step(sim)?;
-        sim.run_for(1);
     }
-    sim.heal_all();
-    let clients: Vec<String> = sim.client_names().to_vec();
-    sim.run_until(settle_ticks, |s| {
-        clients.iter().all(|c| !s.is_busy(c).unwrap_or(false))
-    })?;
-    Ok(())
+}
+
+/// What an invariant observer says when the cluster's state breaks a rule.
+pub type Violation = String;
+
+/// Looks at the cluster after every event; keeps whatever ghost state it needs across events
+/// (for example every value ever chosen, to check that none changes).
+pub type Observer<N> = Box<dyn FnMut(&Simulation<N>) -> Result<(), Violation>>;
+
+/// A random run in progress: the simulation, its workload and its nemesis, advanced tick by tick.
+pub struct RandomRun<N: Node> {
+    pub sim: Simulation<N>,
+    pub workload: Workload<N>,
+    pub nemesis: Option<Nemesis>,
+    pub plan: RunPlan,
+    observer: Option<Observer<N>>,
+    violation: Option<(Tick, Violation)>,
+}
+
+impl<N: Node> RandomRun<N> {
+    pub fn new(
+        sim: Simulation<N>,
+        generate: impl FnMut(&mut ChaCha8Rng) -> N::Operation + 'static,
+        plan: RunPlan,
+    ) -> RandomRun<N> {
+        let workload = Workload::new(&sim, generate);
+        let nemesis = plan.nemesis.clone().map(|c| Nemesis::new(&sim, c));
+        RandomRun {
+            sim,
+            workload,
+            nemesis,
+            plan,
+            observer: None,
+            violation: None,
+        }
+    }
+
+    /// Checks the cluster after every event; the run stops at the first violation.
+    pub fn observe(
+        mut self,
+        observer: impl FnMut(&Simulation<N>) -> Result<(), Violation> + 'static,
+    ) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// The first invariant violation, with its tick.
+    pub fn violation(&self) -> Option<&(Tick, Violation)> {
+        self.violation.as_ref()
+    }
+
+    /// Runs the events up to and including `end`, checking the observer after each.
+    fn run_events_until(&mut self, end: Tick) {
+        while self.violation.is_none() && self.sim.next_event_tick().is_some_and(|t| t <= end) {
+            self.sim.step();
+            if let Some(observer) = self.observer.as_mut() {
+                if let Err(why) = observer(&self.sim) {
+                    self.violation = Some((self.sim.now(), why));
+                }
+            }
+        }
+        if self.violation.is_none() {
+            self.sim.run_for(end.saturating_sub(self.sim.now()));
+        }
+    }
+
+    /// Advances the safety phase to tick `tick` (or to its end, if sooner): time travel for a
+    /// replayed seed, to look at the cluster just before it went wrong.
+    pub fn run_to(&mut self, tick: Tick) -> Result<(), SimError> {
+        let end = tick.min(self.plan.ticks);
+        while self.sim.now() < end && self.violation.is_none() {
+            if let Some(n) = self.nemesis.as_mut() {
+                n.step(&mut self.sim)?;
+            }
+            self.workload.step(&mut self.sim)?;
+            let next = self.sim.now() + 1;
+            self.run_events_until(next);
+        }
+        Ok(())
+    }
+
+    /// Runs what is left of the safety phase, heals everything, stops starting operations and
+    /// lets every client finish within the settle budget (the liveness phase). A budget spent
+    /// with a client still waiting is a [`SimError::BudgetExhausted`].
+    pub fn finish(&mut self) -> Result<(), SimError> {
+        self.run_to(self.plan.ticks)?;
+        if self.violation.is_some() {
+            return Ok(());
+        }
+        match self.nemesis.as_mut() {
+            Some(n) => n.heal_everything(&mut self.sim)?,
+            None => self.sim.heal_all(),
+        }
+        let start = self.sim.now();
+        let deadline = start + self.plan.settle_ticks;
+        loop {
+            if self.violation.is_some() || !self.sim.any_client_busy() {
+                return Ok(());
+            }
+            match self.sim.next_event_tick() {
+                Some(t) if t <= deadline => self.run_events_until(t),
+                // Nothing left that could finish the clients in time: report what they wait for.
+                _ => {
+                    let left = deadline.saturating_sub(self.sim.now());
+                    return self
+                        .sim
+                        .run_until(left, |s| !s.any_client_busy())
+                        .map(|_| ());
+                }
+            }
+        }
+    }
 }
 
 /// What an exploration found.
@@ -198,36 +455,6 @@ pub fn explore<N: Node>(
         }
     }
     exploration
-}
-
-/// A seeded random run of any key-value store: three clients (alice, bob, carol) read and write
-/// three keys at random nodes, values unique, while a [`Nemesis`] cuts and slows links; then the
-/// network heals and the clients finish. The same seed gives the same run.
-pub fn random_kv_run<N: Node<Operation = KvOp>>(
-    nodes: usize,
-    factory: impl FnMut(&NodeInit) -> N + 'static,
-    seed: u64,
-    ticks: Tick,
-) -> Result<Simulation<N>, SimError> {
-    let mut sim = Builder::new()
-        .nodes((0..nodes).map(node_name))
-        .clients(["alice", "bob", "carol"])
-        .seed(seed)
-        .trace(TraceLevel::Kinds)
-        .build(factory)?;
-    let mut written = 0u64;
-    let mut workload = Workload::new(seed, move |rng| {
-        let key = format!("k{}", rng.random_range(0..3));
-        if rng.random_bool(0.5) {
-            written += 1;
-            KvOp::write(&key, &format!("v{written}"))
-        } else {
-            KvOp::read(&key)
-        }
-    });
-    let mut nemesis = Nemesis::new(seed);
-    run_random(&mut sim, &mut workload, Some(&mut nemesis), ticks, 1_000)?;
-    Ok(sim)
 }
 
 /// Node names for clusters of any size: the reference's, then numbered.

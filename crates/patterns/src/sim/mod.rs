@@ -1,67 +1,101 @@
 //! The lab bench: a deterministic simulator for clusters of sans-IO nodes.
 //!
-//! One thread, logical ticks, one seed. Every event (a delivery, a timer, a storage sync, a client
-//! deadline) sits in one queue ordered by `(tick, sequence)`, where the sequence number counts up
-//! as events are scheduled: events of the same tick run in the order they were scheduled (FIFO),
-//! never in a heap's arbitrary order (the reference's §5.1 item 2). The same seed and the same
-//! calls give the same run, byte for byte ([`Trace::stable_hash`]).
+//! One thread, logical ticks, one seed. A run is a few rooms, each with one job, and a client
+//! request walks through them in order:
 //!
-//! ## Faults and their contracts
-//! | fault | what it does |
-//! |---|---|
-//! | [`Simulation::set_latency`] | per-link latency, fixed or a uniform range; stays until cleared |
-//! | [`Simulation::delay_kind`] | extra ticks for one message type on a link; stays until cleared |
-//! | [`Simulation::set_loss`] | each message on the link is lost with this probability |
-//! | [`Simulation::set_duplication`] | each message on the link is delivered twice with this probability |
-//! | [`Simulation::drop_kind`], [`Simulation::drop_nth`] | drop every, or only the n-th, message of a type |
-//! | [`Simulation::partition`], [`Simulation::partition_one_way`] | cut links between two groups |
-//! | [`Simulation::isolate`], [`Simulation::reconnect`] | cut or restore every link of one process |
-//! | [`Simulation::hold`], [`Simulation::release`] | keep a link's messages, deliver them later |
-//! | [`Simulation::heal_all`] | every link back to the network's defaults, held messages released |
-//! | [`Simulation::crash`], [`Simulation::restart`] | lose volatile state and unsynced writes; recover |
-//! | [`Simulation::pause`], [`Simulation::resume`] | a stop-the-world pause: events wait, clocks run |
-//! | [`Simulation::set_clock`], [`Simulation::set_clock_drift`] | skew a node's wall clock |
+//! 1. [`Simulation::invoke`]: the **clients** ([`ClientPolicy`]) record the invocation in the
+//!    **recorder** (trace and history) and put the request on the **wire**;
+//! 2. the wire decides the request's fate at once (cut, dropped, lost, held, or delivered after a
+//!    latency; [`Fault`] lists every knob) and schedules its delivery in the **event queue**,
+//!    ordered by `(tick, sequence)` so that events of one tick run in the order they were
+//!    scheduled;
+//! 3. when its tick comes, the node's **host** ([`crate::node::Host`]) calls the handler and carries
+//!    out its effects: messages go back to the wire, timers and syncs to the queue, and replies
+//!    that must wait for a sync wait in the host;
+//! 4. the reply travels back over the wire to the client, which records the completion, or
+//!    retries or follows a redirect as its policy says.
 //!
-//! A message's fate is decided when it is sent: a partition made later does not catch messages
-//! already on the wire, as packets already past the switch still arrive. A crashed receiver loses
-//! whatever arrives while it is down. Messages a node sends to itself are delivered in the same
-//! tick and are never faulted.
+//! Faults are values ([`Fault`]) given to [`Simulation::inject`]; the named verbs
+//! ([`Simulation::partition`], [`Simulation::crash`], ...) build them. The same seed and the same
+//! calls give the same run, byte for byte ([`Trace::stable_hash`]); every random stream derives
+//! from the one seed ([`Stream`]), and a failure names the seed that replays it. A run can be
+//! stopped at any tick, inspected, and forked ([`Simulation::fork`]) to try another fault from
+//! there.
 
+mod clients;
+mod clock;
 mod error;
 mod explore;
 mod faults;
 mod network;
+mod queue;
+mod recorder;
 mod scenario;
 mod trace;
+mod wire;
 
+pub use clients::{ClientPolicy, OpHandle, Outcome};
 pub use error::SimError;
-pub use explore::{Exploration, Nemesis, Workload, explore, node_name, random_kv_run, run_random};
+pub use explore::{
+    Exploration, Nemesis, NemesisConfig, RandomRun, RunPlan, Workload, explore, node_name,
+};
+pub use faults::Fault;
 pub use network::Latency;
 pub use scenario::{Scenario, ScenarioError, ScenarioRun};
-pub use trace::{DropReason, Fault, MessageId, Trace, TraceEvent, TraceLevel};
+pub use trace::{DropReason, MessageId, Trace, TraceEvent, TraceLevel};
 
-use crate::history::{EventType, History};
+use crate::history::History;
 use crate::node::{
-    Context, Effect, Message, Node, Operation, Outbox, ProcessId, ReplyOf, RequestId, Storage, Tick,
+    Action, Host, Kind, KindOf, MemoryStorage, Node, NodeInit, NodeStatus, ProcessId, ReplyOf,
+    Runtime, Tick,
 };
-use network::{Network, Route, probability};
+use clients::{Clients, Next};
+use clock::Clocks;
+use network::{Network, probability};
+use queue::EventQueue;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use recorder::Recorder;
+use std::rc::Rc;
+use wire::{Outlets, Payload, Wire};
 
 /// The names the reference workshop gives its three servers.
 pub const DEFAULT_NODES: [&str; 3] = ["athens", "byzantium", "cyrene"];
 /// The names of the default clients.
 pub const DEFAULT_CLIENTS: [&str; 2] = ["alice", "bob"];
 
-/// What a node is told when it is built, at the start and again at every restart.
-#[derive(Clone, Debug)]
-pub struct NodeInit {
-    pub id: ProcessId,
-    pub name: String,
-    /// The other nodes, in declaration order.
-    pub peers: Vec<ProcessId>,
+/// The random streams of a run. Each is ChaCha8 seeded with the run's seed on its own stream
+/// number, so drawing from one never changes what another draws: a node's election jitter does
+/// not move the network's losses, and a new fault in the nemesis does not change the workload.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Latencies, losses, duplications.
+    Network,
+    /// Node `i`'s own stream ([`crate::node::Context::rng`]).
+    Node(usize),
+    /// The random client workload.
+    Workload,
+    /// The nemesis' faults.
+    Nemesis,
+}
+
+impl Stream {
+    /// The stream number within the seed.
+    pub fn number(self) -> u64 {
+        match self {
+            Stream::Network => 0,
+            Stream::Node(i) => i as u64 + 1,
+            Stream::Workload => u64::MAX - 1,
+            Stream::Nemesis => u64::MAX,
+        }
+    }
+
+    /// The generator of this stream for `seed`.
+    pub fn rng(self, seed: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(self.number());
+        rng
+    }
 }
 
 /// Settings of a simulation, each with its default.
@@ -73,7 +107,7 @@ pub struct Builder {
     latency: Latency,
     loss: f64,
     duplication: f64,
-    client_timeout_ticks: Tick,
+    policy: ClientPolicy,
     sync_latency_ticks: Tick,
     initial_clock_millis: i64,
     millis_per_tick: i64,
@@ -89,7 +123,7 @@ impl Default for Builder {
             latency: Latency::Fixed(1),
             loss: 0.0,
             duplication: 0.0,
-            client_timeout_ticks: 100,
+            policy: ClientPolicy::default(),
             sync_latency_ticks: 1,
             initial_clock_millis: 1000,
             millis_per_tick: 1,
@@ -139,11 +173,15 @@ impl Builder {
         self
     }
 
-    /// How long a client waits for a reply before it records the outcome as unknown (default 100
-    /// ticks). Keep it shorter than the run's budget so that failure paths end by themselves
-    /// (the reference coupled both at 10 000 and passed by one tick; §5.1 item 5).
+    /// How long a client waits for each attempt's reply (default 100 ticks).
     pub fn client_timeout_ticks(mut self, ticks: Tick) -> Builder {
-        self.client_timeout_ticks = ticks;
+        self.policy.attempt_timeout_ticks = ticks;
+        self
+    }
+
+    /// How clients retry and follow redirects (default: one attempt).
+    pub fn client_policy(mut self, policy: ClientPolicy) -> Builder {
+        self.policy = policy;
         self
     }
 
@@ -165,6 +203,11 @@ impl Builder {
         self
     }
 
+    /// The seed this builder will run with.
+    pub fn seed_value(&self) -> u64 {
+        self.seed
+    }
+
     /// How much the trace records (default [`TraceLevel::Full`]).
     pub fn trace(mut self, level: TraceLevel) -> Builder {
         self.trace_level = level;
@@ -175,48 +218,14 @@ impl Builder {
     pub fn build<N, F>(self, factory: F) -> Result<Simulation<N>, SimError>
     where
         N: Node,
-        F: FnMut(&NodeInit) -> N + 'static,
+        F: Fn(&NodeInit) -> N + 'static,
     {
-        Simulation::new(self, Box::new(factory))
+        Simulation::new(self, Rc::new(factory))
     }
 }
 
-/// A node's lifecycle.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    Up,
-    Paused,
-    Crashed,
-}
-
-impl NodeStatus {
-    fn word(self) -> &'static str {
-        match self {
-            NodeStatus::Up => "up",
-            NodeStatus::Paused => "paused",
-            NodeStatus::Crashed => "crashed",
-        }
-    }
-}
-
-/// What travels on the network.
-enum Payload<N: Node> {
-    Message(N::Message),
-    Request(RequestId, N::Operation),
-    Reply(RequestId, ReplyOf<N>),
-}
-
-impl<N: Node> Clone for Payload<N> {
-    fn clone(&self) -> Self {
-        match self {
-            Payload::Message(m) => Payload::Message(m.clone()),
-            Payload::Request(r, op) => Payload::Request(*r, op.clone()),
-            Payload::Reply(r, reply) => Payload::Reply(*r, reply.clone()),
-        }
-    }
-}
-
-enum Event<N: Node> {
+/// Something due at a tick.
+pub(crate) enum Event<N: Node> {
     Deliver {
         id: MessageId,
         from: ProcessId,
@@ -225,9 +234,7 @@ enum Event<N: Node> {
     },
     Timer {
         node: ProcessId,
-        incarnation: u64,
         generation: u64,
-        timer: N::Timer,
     },
     SyncDone {
         node: ProcessId,
@@ -237,7 +244,48 @@ enum Event<N: Node> {
     ClientDeadline {
         client: ProcessId,
         sequence: u64,
+        attempt: u32,
     },
+}
+
+impl<N: Node> Clone for Event<N> {
+    fn clone(&self) -> Self {
+        match self {
+            Event::Deliver {
+                id,
+                from,
+                to,
+                payload,
+            } => Event::Deliver {
+                id: *id,
+                from: *from,
+                to: *to,
+                payload: payload.clone(),
+            },
+            Event::Timer { node, generation } => Event::Timer {
+                node: *node,
+                generation: *generation,
+            },
+            Event::SyncDone {
+                node,
+                incarnation,
+                upto,
+            } => Event::SyncDone {
+                node: *node,
+                incarnation: *incarnation,
+                upto: *upto,
+            },
+            Event::ClientDeadline {
+                client,
+                sequence,
+                attempt,
+            } => Event::ClientDeadline {
+                client: *client,
+                sequence: *sequence,
+                attempt: *attempt,
+            },
+        }
+    }
 }
 
 impl<N: Node> Event<N> {
@@ -247,93 +295,6 @@ impl<N: Node> Event<N> {
             Event::Deliver { to, .. } => Some(*to),
             Event::Timer { node, .. } | Event::SyncDone { node, .. } => Some(*node),
             Event::ClientDeadline { .. } => None,
-        }
-    }
-}
-
-struct Scheduled<N: Node> {
-    tick: Tick,
-    sequence: u64,
-    event: Event<N>,
-}
-
-impl<N: Node> PartialEq for Scheduled<N> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.tick, self.sequence) == (other.tick, other.sequence)
-    }
-}
-impl<N: Node> Eq for Scheduled<N> {}
-impl<N: Node> PartialOrd for Scheduled<N> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<N: Node> Ord for Scheduled<N> {
-    /// Reversed, so that std's max-heap pops the earliest `(tick, sequence)` first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.tick, other.sequence).cmp(&(self.tick, self.sequence))
-    }
-}
-
-/// A message or reply waiting for a storage sync before it may leave.
-struct AwaitingSync<N: Node> {
-    after_write: u64,
-    to: ProcessId,
-    payload: Payload<N>,
-}
-
-struct NodeSlot<N: Node> {
-    state: Option<N>,
-    status: NodeStatus,
-    peers: Vec<ProcessId>,
-    rng: ChaCha8Rng,
-    storage: Storage,
-    timers: Vec<(N::Timer, u64)>,
-    incarnation: u64,
-    sync_requested: u64,
-    awaiting_sync: Vec<AwaitingSync<N>>,
-    /// Events that arrived while paused, in arrival order.
-    deferred: Vec<Event<N>>,
-    clock_offset_millis: i64,
-    clock_drift: f64,
-}
-
-struct InFlight<N: Node> {
-    sequence: u64,
-    operation: N::Operation,
-}
-
-struct ClientSlot<N: Node> {
-    process: Option<u64>,
-    next_sequence: u64,
-    in_flight: Option<InFlight<N>>,
-}
-
-/// Messages kept on a held link, in send order.
-type HeldMessages<N> = Vec<(MessageId, Payload<N>)>;
-
-/// A client operation issued by [`Simulation::invoke`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OpHandle {
-    pub client: ProcessId,
-    pub sequence: u64,
-}
-
-/// How a client operation ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome<R> {
-    /// The node replied at this tick.
-    Replied { reply: R, tick: Tick },
-    /// The client gave up at this tick; the history says `:info` (or `:fail` for a read).
-    TimedOut { tick: Tick },
-}
-
-impl<R> Outcome<R> {
-    /// The reply, if one arrived.
-    pub fn reply(&self) -> Option<&R> {
-        match self {
-            Outcome::Replied { reply, .. } => Some(reply),
-            Outcome::TimedOut { .. } => None,
         }
     }
 }
@@ -348,38 +309,91 @@ pub struct Stats {
     pub events: u64,
 }
 
+/// What a node has beyond its host while the simulation runs it.
+struct Lane<N: Node> {
+    /// Events that arrived while paused, in arrival order.
+    deferred: Vec<Event<N>>,
+    /// While set, the node's syncs do not complete ([`Fault::HoldSync`]).
+    syncs_held: bool,
+}
+
+impl<N: Node> Clone for Lane<N> {
+    fn clone(&self) -> Self {
+        Lane {
+            deferred: self.deferred.clone(),
+            syncs_held: self.syncs_held,
+        }
+    }
+}
+
+/// The factory that makes a node, at the start and at every restart.
+type Factory<N> = Rc<dyn Fn(&NodeInit) -> N>;
+
 /// A simulated cluster of `N` nodes and its clients.
 pub struct Simulation<N: Node> {
+    seed: u64,
     now: Tick,
-    next_sequence: u64,
-    next_message: MessageId,
-    next_timer_generation: u64,
-    queue: BinaryHeap<Scheduled<N>>,
+    queue: EventQueue<Event<N>>,
+    wire: Wire<N>,
+    hosts: Vec<Host<N, MemoryStorage>>,
+    lanes: Vec<Lane<N>>,
+    clocks: Clocks,
+    clients: Clients<N>,
+    recorder: Recorder,
     names: Vec<String>,
     node_count: usize,
-    nodes: Vec<NodeSlot<N>>,
-    clients: Vec<ClientSlot<N>>,
-    held: BTreeMap<(ProcessId, ProcessId), HeldMessages<N>>,
-    outcomes: BTreeMap<OpHandle, Outcome<ReplyOf<N>>>,
-    network: Network,
-    network_rng: ChaCha8Rng,
-    history: History,
-    trace: Trace,
-    trace_level: TraceLevel,
-    factory: Box<dyn FnMut(&NodeInit) -> N>,
-    outbox: Outbox<N>,
-    client_timeout_ticks: Tick,
+    factory: Factory<N>,
     sync_latency_ticks: Tick,
-    initial_clock_millis: i64,
-    millis_per_tick: i64,
     stats: Stats,
 }
 
+/// The simulation's side of a host's effects: sends go on the wire, timers and syncs into the
+/// queue, notes into the trace.
+struct SimRuntime<'a, N: Node> {
+    out: Outlets<'a, N>,
+    wire: &'a mut Wire<N>,
+    sync_latency_ticks: Tick,
+    syncs_held: bool,
+    incarnation: u64,
+}
+
+impl<N: Node> Runtime<N> for SimRuntime<'_, N> {
+    fn transmit(&mut self, from: ProcessId, action: Action<N>) {
+        let (to, payload) = match action {
+            Action::Send { to, message } => (to, Payload::Message(message)),
+            Action::Reply { request, reply } => (request.client, Payload::Reply(request, reply)),
+        };
+        self.wire.transmit(&mut self.out, from, to, payload);
+    }
+
+    fn schedule(&mut self, node: ProcessId, generation: u64, after: Tick) {
+        self.out
+            .queue
+            .push(self.out.now + after, Event::Timer { node, generation });
+    }
+
+    fn start_sync(&mut self, node: ProcessId, upto: u64) -> bool {
+        if self.sync_latency_ticks == 0 && !self.syncs_held {
+            return true;
+        }
+        let event = Event::SyncDone {
+            node,
+            incarnation: self.incarnation,
+            upto,
+        };
+        self.out
+            .queue
+            .push(self.out.now + self.sync_latency_ticks, event);
+        false
+    }
+
+    fn annotate(&mut self, node: ProcessId, text: String) {
+        self.out.recorder.annotate(self.out.now, node, text);
+    }
+}
+
 impl<N: Node> Simulation<N> {
-    fn new(
-        config: Builder,
-        mut factory: Box<dyn FnMut(&NodeInit) -> N>,
-    ) -> Result<Simulation<N>, SimError> {
+    fn new(config: Builder, factory: Factory<N>) -> Result<Simulation<N>, SimError> {
         if config.nodes.is_empty() {
             return Err(SimError::NoNodes);
         }
@@ -394,91 +408,133 @@ impl<N: Node> Simulation<N> {
                 return Err(SimError::DuplicateName(name.clone()));
             }
         }
+        if names.len() > usize::from(u16::MAX) {
+            return Err(SimError::TooManyProcesses(names.len()));
+        }
         probability("loss", config.loss)?;
         probability("duplication", config.duplication)?;
         if config.initial_clock_millis <= 0 {
             return Err(SimError::InvalidClock(config.initial_clock_millis));
         }
         let node_count = config.nodes.len();
-        let nodes = (0..node_count)
+        let hosts = (0..node_count)
             .map(|i| {
-                let peers = (0..node_count)
-                    .filter(|&p| p != i)
-                    .map(|p| ProcessId(p as u16))
-                    .collect();
-                let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-                rng.set_stream(i as u64 + 1);
-                NodeSlot {
-                    state: None,
-                    status: NodeStatus::Up,
-                    peers,
-                    rng,
-                    storage: Storage::new(),
-                    timers: Vec::new(),
-                    incarnation: 0,
-                    sync_requested: 0,
-                    awaiting_sync: Vec::new(),
-                    deferred: Vec::new(),
-                    clock_offset_millis: 0,
-                    clock_drift: 0.0,
-                }
+                let init = NodeInit {
+                    id: ProcessId(i as u16),
+                    name: names[i].clone(),
+                    peers: (0..node_count)
+                        .filter(|&p| p != i)
+                        .map(|p| ProcessId(p as u16))
+                        .collect(),
+                };
+                Host::new(init, MemoryStorage::new(), Stream::Node(i).rng(config.seed))
             })
             .collect();
-        let clients = config
-            .clients
-            .iter()
-            .map(|_| ClientSlot {
-                process: None,
-                next_sequence: 1,
-                in_flight: None,
-            })
-            .collect();
-        let mut network_rng = ChaCha8Rng::seed_from_u64(config.seed);
-        network_rng.set_stream(0);
+        let network = Network::new(names.len(), config.latency, config.loss, config.duplication);
         let mut sim = Simulation {
+            seed: config.seed,
             now: 0,
-            next_sequence: 0,
-            next_message: 0,
-            next_timer_generation: 0,
-            queue: BinaryHeap::new(),
-            trace: Trace {
-                names: names.clone(),
+            queue: EventQueue::new(),
+            wire: Wire::new(network, Stream::Network.rng(config.seed)),
+            hosts,
+            lanes: (0..node_count)
+                .map(|_| Lane {
+                    deferred: Vec::new(),
+                    syncs_held: false,
+                })
+                .collect(),
+            clocks: Clocks::new(
                 node_count,
-                events: Vec::new(),
-            },
-            network: Network::new(names.len(), config.latency, config.loss, config.duplication),
+                config.initial_clock_millis,
+                config.millis_per_tick,
+            ),
+            clients: Clients::new(node_count, config.clients.len(), config.policy),
+            recorder: Recorder::new(names.clone(), node_count, config.trace_level),
             names,
             node_count,
-            nodes,
-            clients,
-            held: BTreeMap::new(),
-            outcomes: BTreeMap::new(),
-            network_rng,
-            history: History::new(),
-            trace_level: config.trace_level,
-            factory: Box::new(|_| unreachable!("replaced below")),
-            outbox: Vec::new(),
-            client_timeout_ticks: config.client_timeout_ticks,
+            factory,
             sync_latency_ticks: config.sync_latency_ticks,
-            initial_clock_millis: config.initial_clock_millis,
-            millis_per_tick: config.millis_per_tick,
             stats: Stats::default(),
         };
         for i in 0..node_count {
-            let id = ProcessId(i as u16);
-            let init = NodeInit {
-                id,
-                name: sim.names[i].clone(),
-                peers: sim.nodes[i].peers.clone(),
-            };
-            sim.nodes[i].state = Some(factory(&init));
-            sim.dispatch(id, |node, ctx| node.on_start(ctx));
+            sim.start_node(i);
         }
-        sim.factory = factory;
         Ok(sim)
     }
 
+    /// Builds a fresh node and starts it on its host.
+    fn start_node(&mut self, index: usize) {
+        let node = (self.factory)(self.hosts[index].init());
+        let clock = self.clocks.millis(index, self.now);
+        self.with_host(index, |host, rt, now| host.start(node, rt, now, clock));
+    }
+
+    /// Runs `f` on a host with the runtime it carries its effects out through.
+    fn with_host(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut Host<N, MemoryStorage>, &mut SimRuntime<'_, N>, Tick),
+    ) {
+        let now = self.now;
+        let host = &mut self.hosts[index];
+        let mut rt = SimRuntime {
+            out: Outlets {
+                now,
+                queue: &mut self.queue,
+                recorder: &mut self.recorder,
+                stats: &mut self.stats,
+            },
+            wire: &mut self.wire,
+            sync_latency_ticks: self.sync_latency_ticks,
+            syncs_held: self.lanes[index].syncs_held,
+            incarnation: host.incarnation(),
+        };
+        f(host, &mut rt, now);
+    }
+
+    fn outlets(&mut self) -> (Outlets<'_, N>, &mut Wire<N>) {
+        (
+            Outlets {
+                now: self.now,
+                queue: &mut self.queue,
+                recorder: &mut self.recorder,
+                stats: &mut self.stats,
+            },
+            &mut self.wire,
+        )
+    }
+
+    /// A copy of the run at this instant: the same nodes, messages in flight, clocks, random
+    /// streams and records. The copy and the original then go their own ways, so a notebook can
+    /// rewind a counterexample to the tick before it went wrong and try another fault there.
+    pub fn fork(&self) -> Simulation<N>
+    where
+        N: Clone,
+    {
+        Simulation {
+            seed: self.seed,
+            now: self.now,
+            queue: self.queue.clone(),
+            wire: self.wire.clone(),
+            hosts: self.hosts.clone(),
+            lanes: self.lanes.clone(),
+            clocks: self.clocks.clone(),
+            clients: self.clients.clone(),
+            recorder: self.recorder.clone(),
+            names: self.names.clone(),
+            node_count: self.node_count,
+            factory: Rc::clone(&self.factory),
+            sync_latency_ticks: self.sync_latency_ticks,
+            stats: self.stats,
+        }
+    }
+
     // ----- names and inspection -------------------------------------------------------------
+
+    /// The seed every random stream of this run derives from: the one number that replays it.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
 
     /// The current tick.
     pub fn now(&self) -> Tick {
@@ -539,8 +595,7 @@ impl<N: Node> Simulation<N> {
     /// A running (or paused) node's state, for assertions and notebooks.
     pub fn node(&self, name: &str) -> Result<&N, SimError> {
         let id = self.node_id(name)?;
-        let slot = &self.nodes[id.index()];
-        slot.state.as_ref().ok_or(SimError::InvalidState {
+        self.hosts[id.index()].node().ok_or(SimError::InvalidState {
             name: name.to_string(),
             state: "crashed",
             action: "inspect",
@@ -549,39 +604,42 @@ impl<N: Node> Simulation<N> {
 
     /// Every node that is not crashed, with its name.
     pub fn running_nodes(&self) -> impl Iterator<Item = (&str, &N)> {
-        self.nodes
+        self.hosts
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.state.as_ref().map(|n| (self.names[i].as_str(), n)))
+            .filter_map(|(i, h)| h.node().map(|n| (self.names[i].as_str(), n)))
+    }
+
+    /// Every node's state by declaration order, `None` while crashed: what invariants look at.
+    pub fn nodes(&self) -> impl Iterator<Item = Option<&N>> {
+        self.hosts.iter().map(Host::node)
     }
 
     pub fn status(&self, name: &str) -> Result<NodeStatus, SimError> {
-        Ok(self.nodes[self.node_id(name)?.index()].status)
+        Ok(self.hosts[self.node_id(name)?.index()].status())
     }
 
-    /// A node's storage, volatile view and durable image.
-    pub fn storage(&self, name: &str) -> Result<&Storage, SimError> {
-        Ok(&self.nodes[self.node_id(name)?.index()].storage)
+    /// A node's storage: its volatile view and its durable image.
+    pub fn storage(&self, name: &str) -> Result<&MemoryStorage, SimError> {
+        Ok(self.hosts[self.node_id(name)?.index()].storage())
+    }
+
+    /// Whether a node's clock is off true time (skewed or drifting).
+    pub fn clock_is_skewed(&self, name: &str) -> Result<bool, SimError> {
+        Ok(self.clocks.is_skewed(self.node_id(name)?.index()))
     }
 
     /// A node's wall clock now.
     pub fn clock_millis(&self, name: &str) -> Result<i64, SimError> {
-        Ok(self.clock_of(self.node_id(name)?))
-    }
-
-    fn clock_of(&self, node: ProcessId) -> i64 {
-        let slot = &self.nodes[node.index()];
-        let elapsed = (self.now as i64).saturating_mul(self.millis_per_tick);
-        let drifted = (elapsed as f64 * (1.0 + slot.clock_drift)).round() as i64;
-        self.initial_clock_millis + drifted + slot.clock_offset_millis
+        Ok(self.clocks.millis(self.node_id(name)?.index(), self.now))
     }
 
     pub fn history(&self) -> &History {
-        &self.history
+        &self.recorder.history
     }
 
     pub fn trace(&self) -> &Trace {
-        &self.trace
+        &self.recorder.trace
     }
 
     pub fn stats(&self) -> Stats {
@@ -590,7 +648,12 @@ impl<N: Node> Simulation<N> {
 
     /// How an operation ended, once it has.
     pub fn outcome(&self, op: OpHandle) -> Option<&Outcome<ReplyOf<N>>> {
-        self.outcomes.get(&op)
+        self.clients.outcome(op)
+    }
+
+    /// Every operation that has ended, with how.
+    pub fn outcomes(&self) -> impl Iterator<Item = (&OpHandle, &Outcome<ReplyOf<N>>)> {
+        self.clients.outcomes().iter()
     }
 
     /// The reply to an operation, if one arrived.
@@ -600,21 +663,28 @@ impl<N: Node> Simulation<N> {
 
     /// Whether the client has an operation in flight.
     pub fn is_busy(&self, client: &str) -> Result<bool, SimError> {
-        let id = self.client_id(client)?;
-        Ok(self.clients[id.index() - self.node_count]
-            .in_flight
-            .is_some())
+        Ok(self.clients.is_busy(self.client_id(client)?))
+    }
+
+    /// Whether any client has an operation in flight.
+    pub fn any_client_busy(&self) -> bool {
+        (self.node_count..self.names.len()).any(|i| self.clients.is_busy(ProcessId(i as u16)))
     }
 
     /// Whether the operation has ended (replied or timed out).
     pub fn is_done(&self, op: OpHandle) -> bool {
-        self.outcomes.contains_key(&op)
+        self.clients.outcome(op).is_some()
+    }
+
+    /// The clients' retry and redirect policy, to change between operations.
+    pub fn client_policy_mut(&mut self) -> &mut ClientPolicy {
+        &mut self.clients.policy
     }
 
     // ----- clients ---------------------------------------------------------------------------
 
     /// `client` sends `operation` to `node`. The invocation is recorded at once; the completion
-    /// when the reply arrives, or as `:info` (`:fail` for reads) when the client's timeout passes.
+    /// when a reply arrives, or as `:info` (`:fail` for reads) when the client gives up.
     pub fn invoke(
         &mut self,
         client: &str,
@@ -623,113 +693,86 @@ impl<N: Node> Simulation<N> {
     ) -> Result<OpHandle, SimError> {
         let client_id = self.client_id(client)?;
         let node_id = self.node_id(node)?;
-        let slot = &mut self.clients[client_id.index() - self.node_count];
-        if slot.in_flight.is_some() {
-            return Err(SimError::ClientBusy {
-                client: client.to_string(),
-            });
-        }
-        let sequence = slot.next_sequence;
-        slot.next_sequence += 1;
-        let process = match slot.process {
-            Some(p) => p,
-            None => {
-                let p = self.history.next_process_number();
-                self.clients[client_id.index() - self.node_count].process = Some(p);
-                p
-            }
-        };
-        let (f, value) = operation.invocation();
-        if self.trace_level != TraceLevel::Off {
-            let value = value.to_string();
-            self.trace.events.push(TraceEvent::Invoke {
-                tick: self.now,
-                client: client_id,
-                node: node_id,
-                f,
-                value,
-            });
-        }
-        self.history
-            .record_as(process, client, EventType::Invoke, f, value, Some(self.now));
-        self.clients[client_id.index() - self.node_count].in_flight = Some(InFlight {
-            sequence,
-            operation: operation.clone(),
-        });
-        let request = RequestId {
-            client: client_id,
-            sequence,
-        };
-        self.transmit(client_id, node_id, Payload::Request(request, operation));
-        let deadline = self.now + self.client_timeout_ticks;
-        self.schedule(
-            deadline,
-            Event::ClientDeadline {
-                client: client_id,
-                sequence,
-            },
+        let history = &mut self.recorder.history;
+        let (op, process, request) = self.clients.invoke(
+            client_id,
+            node_id,
+            operation.clone(),
+            || history.next_process_number(),
+            client,
+        )?;
+        self.recorder.invoke(
+            self.now,
+            (process, client_id, client),
+            node_id,
+            crate::node::Operation::invocation(&operation),
         );
-        Ok(OpHandle {
-            client: client_id,
-            sequence,
-        })
+        self.send_request(request, operation, node_id, 1);
+        Ok(op)
     }
 
-    fn complete(&mut self, client: ProcessId, sequence: u64, reply: Option<ReplyOf<N>>) {
-        let index = client.index() - self.node_count;
-        let Some(in_flight) = self.clients[index]
-            .in_flight
-            .take_if(|f| f.sequence == sequence)
-        else {
-            return;
-        };
-        let name = self.names[client.index()].clone();
-        let process = self.clients[index]
-            .process
-            .expect("an invoked client has a process number");
-        let (kind, value) = match &reply {
-            Some(reply) => in_flight.operation.completion(reply),
-            None if in_flight.operation.is_read_only() => {
-                (EventType::Fail, in_flight.operation.invocation().1)
-            }
-            None => (EventType::Info, in_flight.operation.invocation().1),
-        };
-        if self.trace_level != TraceLevel::Off {
-            let value = value.to_string();
-            self.trace.events.push(TraceEvent::Complete {
-                tick: self.now,
-                client,
-                kind,
-                value,
-            });
-        }
-        self.history.record_as(
-            process,
-            &name,
-            kind,
-            in_flight.operation.invocation().0,
-            value,
-            Some(self.now),
+    fn send_request(
+        &mut self,
+        request: crate::node::RequestId,
+        operation: N::Operation,
+        node: ProcessId,
+        attempt: u32,
+    ) {
+        let deadline = self.now + self.clients.policy.attempt_timeout_ticks;
+        let (mut out, wire) = self.outlets();
+        wire.transmit(
+            &mut out,
+            request.client,
+            node,
+            Payload::Request(request, operation),
         );
-        if kind == EventType::Info {
-            // The open operation may still happen: this process can never invoke again (Knossos).
-            self.clients[index].process = None;
-        }
-        let outcome = match reply {
-            Some(reply) => Outcome::Replied {
-                reply,
-                tick: self.now,
+        self.queue.push(
+            deadline,
+            Event::ClientDeadline {
+                client: request.client,
+                sequence: request.sequence,
+                attempt,
             },
-            None => Outcome::TimedOut { tick: self.now },
-        };
-        self.outcomes.insert(OpHandle { client, sequence }, outcome);
+        );
+    }
+
+    fn follow(&mut self, client: ProcessId, next: Next<N>) {
+        match next {
+            Next::Nothing => {}
+            Next::Send {
+                request,
+                operation,
+                node,
+                attempt,
+                note,
+            } => {
+                if let Some(text) = note {
+                    self.recorder.annotate(self.now, client, text);
+                }
+                self.send_request(request, operation, node, attempt);
+            }
+            Next::Complete {
+                process,
+                f,
+                completion,
+            } => {
+                let name = self.names[client.index()].clone();
+                self.recorder
+                    .complete(self.now, (process, client, &name), f, completion);
+            }
+        }
     }
 
     // ----- running ---------------------------------------------------------------------------
 
+    /// The tick of the next event, if any.
+    pub fn next_event_tick(&self) -> Option<Tick> {
+        self.queue.next_tick()
+    }
+
     /// Runs the next event; `false` when nothing is scheduled.
     pub fn step(&mut self) -> bool {
-        let Some(Scheduled { tick, event, .. }) = self.queue.pop() else {
+        let Some((tick, event)) = self.queue.pop() else {
             return false;
         };
         debug_assert!(tick >= self.now, "time never runs backwards");
@@ -742,7 +785,7 @@ impl<N: Node> Simulation<N> {
     /// Runs every event of the next `ticks` ticks and leaves the clock at the end of them.
     pub fn run_for(&mut self, ticks: Tick) {
         let end = self.now + ticks;
-        while self.queue.peek().is_some_and(|s| s.tick <= end) {
+        while self.queue.next_tick().is_some_and(|t| t <= end) {
             self.step();
         }
         self.now = end;
@@ -770,20 +813,21 @@ impl<N: Node> Simulation<N> {
             if condition(self) {
                 return Ok(self.now);
             }
-            if self.queue.peek().is_none_or(|s| s.tick > end) {
+            if self.queue.next_tick().is_none_or(|t| t > end) {
                 self.now = end;
-                let recent = self
-                    .trace
+                let trace = &self.recorder.trace;
+                let recent = trace
                     .events
                     .iter()
                     .rev()
                     .take(8)
                     .rev()
-                    .map(|e| self.trace.describe(e))
+                    .map(|e| trace.describe(e))
                     .collect();
                 return Err(SimError::BudgetExhausted {
                     waited_ticks: budget_ticks,
                     now: self.now,
+                    seed: self.seed,
                     waiting_for: waiting_for.to_string(),
                     recent,
                 });
@@ -807,7 +851,7 @@ impl<N: Node> Simulation<N> {
             op.sequence
         );
         self.run_until_described(budget_ticks, &what, |s| s.is_done(op))?;
-        Ok(&self.outcomes[&op])
+        Ok(self.clients.outcome(op).expect("done"))
     }
 
     /// Invokes and waits: the shortest way to say "alice writes x at athens" in a test.
@@ -832,26 +876,17 @@ impl<N: Node> Simulation<N> {
         )
     }
 
-    fn schedule(&mut self, tick: Tick, event: Event<N>) {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        self.queue.push(Scheduled {
-            tick,
-            sequence,
-            event,
-        });
-    }
-
     fn handle(&mut self, event: Event<N>) {
         if let Some(node) = event.node().filter(|n| n.index() < self.node_count) {
-            match self.nodes[node.index()].status {
+            match self.hosts[node.index()].status() {
                 NodeStatus::Paused => {
-                    self.nodes[node.index()].deferred.push(event);
+                    self.lanes[node.index()].deferred.push(event);
                     return;
                 }
                 NodeStatus::Crashed => {
                     if let Event::Deliver { id, .. } = event {
-                        self.record_drop(id, DropReason::Crashed);
+                        let (mut out, _) = self.outlets();
+                        Wire::lost(&mut out, id, DropReason::Crashed);
                     }
                     return;
                 }
@@ -864,305 +899,96 @@ impl<N: Node> Simulation<N> {
                 from,
                 to,
                 payload,
-            } => {
-                if let Payload::Reply(request, _) = &payload {
-                    let live = self.clients[to.index() - self.node_count]
-                        .in_flight
-                        .as_ref()
-                        .is_some_and(|f| f.sequence == request.sequence);
-                    if !live {
-                        self.record_drop(id, DropReason::Stale);
-                        return;
-                    }
-                }
-                self.stats.delivered += 1;
-                if self.trace_level != TraceLevel::Off {
-                    self.trace.events.push(TraceEvent::Deliver {
-                        tick: self.now,
-                        message: id,
-                    });
-                }
-                match payload {
-                    Payload::Message(message) => {
-                        self.dispatch(to, |node, ctx| node.on_message(ctx, from, message))
-                    }
-                    Payload::Request(request, operation) => {
-                        self.dispatch(to, |node, ctx| node.on_request(ctx, request, operation))
-                    }
-                    Payload::Reply(request, reply) => {
-                        self.complete(to, request.sequence, Some(reply))
-                    }
-                }
-            }
-            Event::Timer {
-                node,
-                incarnation,
-                generation,
-                timer,
-            } => {
-                let slot = &mut self.nodes[node.index()];
-                let Some(position) = slot.timers.iter().position(|(_, g)| *g == generation) else {
-                    return; // cancelled or restarted since
+            } => self.deliver(id, from, to, payload),
+            Event::Timer { node, generation } => {
+                let index = node.index();
+                let Some(key) = self.hosts[index].take_timer(generation) else {
+                    return; // cancelled, set again or lost in a crash since
                 };
-                if slot.incarnation != incarnation {
-                    return;
-                }
-                slot.timers.swap_remove(position);
                 self.stats.timers_fired += 1;
-                if self.trace_level != TraceLevel::Off {
-                    let text = format!("{timer:?}");
-                    self.trace.events.push(TraceEvent::Timer {
-                        tick: self.now,
-                        node,
-                        timer: text,
-                    });
-                }
-                self.dispatch(node, |n, ctx| n.on_timer(ctx, timer));
+                self.recorder.timer(self.now, node, || match &key {
+                    crate::node::TimerKey::Timer(t) => format!("{t:?}"),
+                    crate::node::TimerKey::Deadline(c) => format!("deadline {c}"),
+                });
+                let clock = self.clocks.millis(index, self.now);
+                self.with_host(index, |host, rt, now| host.fire(rt, now, clock, key));
             }
             Event::SyncDone {
                 node,
                 incarnation,
                 upto,
             } => {
-                if self.nodes[node.index()].incarnation == incarnation {
-                    self.nodes[node.index()].storage.make_durable(upto);
-                    self.release_synced(node);
-                }
-            }
-            Event::ClientDeadline { client, sequence } => self.complete(client, sequence, None),
-        }
-    }
-
-    /// Calls a handler of a running node with a fresh context, then carries out its effects.
-    fn dispatch(&mut self, id: ProcessId, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
-        let clock = self.clock_of(id);
-        let mut outbox = std::mem::take(&mut self.outbox);
-        let slot = &mut self.nodes[id.index()];
-        let Some(state) = slot.state.as_mut() else {
-            return;
-        };
-        let mut ctx = Context::new(
-            id,
-            &slot.peers,
-            self.now,
-            clock,
-            &mut slot.rng,
-            &mut slot.storage,
-            &mut outbox,
-        );
-        handler(state, &mut ctx);
-        for effect in outbox.drain(..) {
-            self.apply(id, effect);
-        }
-        self.outbox = outbox;
-    }
-
-    fn apply(&mut self, node: ProcessId, effect: Effect<N>) {
-        match effect {
-            Effect::Send {
-                to,
-                message,
-                when_durable,
-            } => self.send_or_hold(node, to, Payload::Message(message), when_durable),
-            Effect::Reply {
-                request,
-                reply,
-                when_durable,
-            } => self.send_or_hold(
-                node,
-                request.client,
-                Payload::Reply(request, reply),
-                when_durable,
-            ),
-            Effect::SetTimer { timer, after } => {
-                let generation = self.next_timer_generation;
-                self.next_timer_generation += 1;
-                let slot = &mut self.nodes[node.index()];
-                match slot.timers.iter_mut().find(|(t, _)| *t == timer) {
-                    Some(entry) => entry.1 = generation,
-                    None => slot.timers.push((timer.clone(), generation)),
-                }
-                let incarnation = slot.incarnation;
-                self.schedule(
-                    self.now + after,
-                    Event::Timer {
-                        node,
-                        incarnation,
-                        generation,
-                        timer,
-                    },
-                );
-            }
-            Effect::CancelTimer { timer } => {
-                self.nodes[node.index()].timers.retain(|(t, _)| *t != timer)
-            }
-            Effect::Sync => {
-                let slot = &mut self.nodes[node.index()];
-                let upto = slot.storage.written();
-                if upto <= slot.sync_requested || slot.storage.is_durable(upto) {
+                let index = node.index();
+                if self.hosts[index].incarnation() != incarnation {
                     return;
                 }
-                slot.sync_requested = upto;
-                let incarnation = slot.incarnation;
-                if self.sync_latency_ticks == 0 {
-                    slot.storage.make_durable(upto);
-                } else {
-                    self.schedule(
-                        self.now + self.sync_latency_ticks,
-                        Event::SyncDone {
-                            node,
-                            incarnation,
-                            upto,
-                        },
-                    );
-                }
-            }
-            Effect::Annotate(text) => {
-                if self.trace_level != TraceLevel::Off {
-                    self.trace.events.push(TraceEvent::Annotate {
-                        tick: self.now,
+                if self.lanes[index].syncs_held {
+                    self.lanes[index].deferred.push(Event::SyncDone {
                         node,
-                        text,
+                        incarnation,
+                        upto,
                     });
+                    return;
                 }
+                self.hosts[index].storage_mut().make_durable(upto);
+                self.with_host(index, |host, rt, _| host.synced(rt));
+            }
+            Event::ClientDeadline {
+                client,
+                sequence,
+                attempt,
+            } => {
+                let next = self
+                    .clients
+                    .on_deadline(client, sequence, attempt, self.now);
+                self.follow(client, next);
             }
         }
     }
 
-    fn send_or_hold(
-        &mut self,
-        from: ProcessId,
-        to: ProcessId,
-        payload: Payload<N>,
-        when_durable: bool,
-    ) {
-        let slot = &mut self.nodes[from.index()];
-        let after_write = slot.storage.written();
-        if when_durable && !slot.storage.is_durable(after_write) {
-            slot.awaiting_sync.push(AwaitingSync {
-                after_write,
-                to,
-                payload,
-            });
-        } else {
-            self.transmit(from, to, payload);
-        }
-    }
-
-    /// Sends what a completed sync made safe to send.
-    fn release_synced(&mut self, node: ProcessId) {
-        let slot = &mut self.nodes[node.index()];
-        let storage = &slot.storage;
-        let (ready, waiting): (Vec<_>, Vec<_>) = slot
-            .awaiting_sync
-            .drain(..)
-            .partition(|a| storage.is_durable(a.after_write));
-        slot.awaiting_sync = waiting;
-        for a in ready {
-            self.transmit(node, a.to, a.payload);
-        }
-    }
-
-    fn payload_text(payload: &Payload<N>) -> String {
-        match payload {
-            Payload::Message(m) => format!("{m:?}"),
-            Payload::Request(_, op) => format!("{op:?}"),
-            Payload::Reply(_, reply) => format!("{reply:?}"),
-        }
-    }
-
-    fn kind_of(payload: &Payload<N>) -> &'static str {
-        match payload {
-            Payload::Message(m) => m.kind(),
-            Payload::Request(_, op) => op.invocation().0,
-            Payload::Reply(..) => "reply",
-        }
-    }
-
-    /// Puts a payload on the wire: decides its fate and schedules its delivery.
-    fn transmit(&mut self, from: ProcessId, to: ProcessId, payload: Payload<N>) {
-        let id = self.next_message;
-        self.next_message += 1;
-        self.stats.sent += 1;
-        let kind = Self::kind_of(&payload);
-        if self.trace_level != TraceLevel::Off {
-            let text = (self.trace_level == TraceLevel::Full).then(|| Self::payload_text(&payload));
-            self.trace.events.push(TraceEvent::Send {
-                tick: self.now,
-                message: id,
-                from,
-                to,
-                kind,
-                payload: text,
-            });
-        }
-        if from == to {
-            self.schedule(
-                self.now,
-                Event::Deliver {
-                    id,
-                    from,
-                    to,
-                    payload,
-                },
-            );
+    fn deliver(&mut self, id: MessageId, from: ProcessId, to: ProcessId, payload: Payload<N>) {
+        if let Payload::Reply(request, reply) = payload {
+            if !self.clients.is_live(request) {
+                let (mut out, _) = self.outlets();
+                Wire::lost(&mut out, id, DropReason::Stale);
+                return;
+            }
+            self.stats.delivered += 1;
+            self.recorder.deliver(self.now, id);
+            let next = self.clients.on_reply(request, reply, self.now);
+            self.follow(to, next);
             return;
         }
-        match self
-            .network
-            .route(from.index(), to.index(), kind, &mut self.network_rng)
-        {
-            Route::Drop(reason) => self.record_drop(id, reason),
-            Route::Hold => self.held.entry((from, to)).or_default().push((id, payload)),
-            Route::Deliver {
-                after,
-                duplicate_after,
-            } => {
-                if let Some(again) = duplicate_after {
-                    self.deliver_at(self.now + again, id, from, to, payload.clone());
-                }
-                self.deliver_at(self.now + after, id, from, to, payload);
-            }
+        self.stats.delivered += 1;
+        self.recorder.deliver(self.now, id);
+        let index = to.index();
+        let clock = self.clocks.millis(index, self.now);
+        match payload {
+            Payload::Message(message) => self.with_host(index, |host, rt, now| {
+                host.call(rt, now, clock, |node, ctx| {
+                    node.on_message(ctx, from, message)
+                })
+            }),
+            Payload::Request(request, operation) => self.with_host(index, |host, rt, now| {
+                host.call(rt, now, clock, |node, ctx| {
+                    node.on_request(ctx, request, operation)
+                })
+            }),
+            Payload::Reply(..) => unreachable!("replies are handled above"),
         }
     }
 
-    /// Schedules the delivery of a message already on the wire.
-    fn deliver_at(
-        &mut self,
-        tick: Tick,
-        id: MessageId,
-        from: ProcessId,
-        to: ProcessId,
-        payload: Payload<N>,
-    ) {
-        self.schedule(
-            tick,
-            Event::Deliver {
-                id,
-                from,
-                to,
-                payload,
-            },
-        );
-    }
-
-    fn record_drop(&mut self, message: MessageId, reason: DropReason) {
-        self.stats.dropped += 1;
-        if self.trace_level != TraceLevel::Off {
-            self.trace.events.push(TraceEvent::Drop {
-                tick: self.now,
-                message,
-                reason,
-            });
-        }
-    }
-
-    fn record_fault(&mut self, fault: Fault) {
-        if self.trace_level != TraceLevel::Off {
-            self.trace.events.push(TraceEvent::Fault {
-                tick: self.now,
-                fault,
-            });
+    /// Checks that a kind given by name is one of the protocol's (a misspelt kind in a
+    /// hand-written [`Fault`] would otherwise match nothing, silently).
+    fn check_kind(kind: &str) -> Result<(), SimError> {
+        let known: Vec<&'static str> = KindOf::<N>::ALL.iter().map(|k| k.name()).collect();
+        if known.contains(&kind) {
+            Ok(())
+        } else {
+            Err(SimError::UnknownKind {
+                kind: kind.to_string(),
+                known,
+            })
         }
     }
 }

@@ -31,12 +31,21 @@ impl Latency {
         })
     }
 
-    fn draw(self, rng: &mut ChaCha8Rng) -> Tick {
+    pub(crate) fn draw(self, rng: &mut ChaCha8Rng) -> Tick {
         match self {
             Latency::Fixed(t) => t,
             Latency::Uniform { min, max } => rng.random_range(min..=max),
         }
         .max(1)
+    }
+}
+
+impl std::fmt::Display for Latency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Latency::Fixed(t) => write!(f, "{t} ticks"),
+            Latency::Uniform { min, max } => write!(f, "{min}..={max} ticks"),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! side effects of the next action.
 //!
 //! ```
-//! use patterns::echo::{Echo, EchoServer};
+//! use patterns::protocols::echo::{Echo, EchoServer};
 //! use patterns::sim::{Builder, Scenario};
 //! let run = Scenario::new("an isolated node cannot answer")
 //!     .isolate("cyrene")
@@ -18,8 +18,8 @@
 //! assert_eq!(run.story().len(), 6);
 //! ```
 
-use super::{Builder, NodeInit, OpHandle, Outcome, SimError, Simulation};
-use crate::node::{Node, ReplyOf, Tick};
+use super::{Builder, Fault, Latency, OpHandle, Outcome, SimError, Simulation};
+use crate::node::{Kind, KindOf, Node, NodeInit, ReplyOf, Tick};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -27,7 +27,8 @@ type Action<N> = Box<dyn Fn(&mut Simulation<N>) -> Result<(), SimError>>;
 type Check<N> = Box<dyn Fn(&ScenarioRun<N>) -> bool>;
 
 enum Step<N: Node> {
-    Fault(Action<N>),
+    Fault(Fault),
+    Act(Action<N>),
     Invoke {
         client: String,
         node: String,
@@ -50,9 +51,11 @@ pub struct Scenario<N: Node> {
 }
 
 /// A step that did not go as the story says.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ScenarioError {
     pub scenario: String,
+    /// The run's seed: replaying it reproduces the failure.
+    pub seed: u64,
     /// The step's number, from 1.
     pub step: usize,
     pub description: String,
@@ -64,8 +67,8 @@ impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "scenario {:?}, step {} ({}) at tick {}: {}",
-            self.scenario, self.step, self.description, self.tick, self.reason
+            "scenario {:?}, step {} ({}) at tick {}: {} (replay: seed {})",
+            self.scenario, self.step, self.description, self.tick, self.reason, self.seed
         )
     }
 }
@@ -77,9 +80,20 @@ pub struct ScenarioRun<N: Node> {
     pub sim: Simulation<N>,
     story: Vec<(Tick, String)>,
     last_op: BTreeMap<String, OpHandle>,
+    failure: Option<ScenarioError>,
 }
 
 impl<N: Node> ScenarioRun<N> {
+    /// The step that did not go as the story says, if one did not (the run stops there).
+    pub fn failure(&self) -> Option<&ScenarioError> {
+        self.failure.as_ref()
+    }
+
+    /// Whether every step went as the story says.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
     /// Each step with the tick it ran at.
     pub fn story(&self) -> &[(Tick, String)] {
         &self.story
@@ -122,108 +136,90 @@ impl<N: Node + 'static> Scenario<N> {
         self
     }
 
-    fn fault(mut self, description: String, action: Action<N>) -> Self {
-        self.steps.push((description, Step::Fault(action)));
+    /// Injects a fault (see [`Fault`] for every kind).
+    pub fn inject(mut self, fault: Fault) -> Self {
+        self.steps.push((fault.to_string(), Step::Fault(fault)));
         self
-    }
-
-    fn names(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn refs(names: &[String]) -> Vec<&str> {
-        names.iter().map(String::as_str).collect()
     }
 
     /// Cuts the network between two groups.
     pub fn partition(self, a: &[&str], b: &[&str]) -> Self {
-        let (a, b) = (Self::names(a), Self::names(b));
-        let description = format!("partition {} | {}", a.join(", "), b.join(", "));
-        self.fault(
-            description,
-            Box::new(move |s| s.partition(&Self::refs(&a), &Self::refs(&b))),
-        )
+        self.inject(Fault::partition(a, b))
     }
 
     /// Cuts the links from one group to another, one way.
     pub fn partition_one_way(self, from: &[&str], to: &[&str]) -> Self {
-        let (a, b) = (Self::names(from), Self::names(to));
-        let description = format!("cut {} -> {}", a.join(", "), b.join(", "));
-        self.fault(
-            description,
-            Box::new(move |s| s.partition_one_way(&Self::refs(&a), &Self::refs(&b))),
-        )
+        self.inject(Fault::partition_one_way(from, to))
     }
 
     /// Every link back to normal.
     pub fn heal_all(self) -> Self {
-        self.fault(
-            "heal all".into(),
-            Box::new(|s| {
-                s.heal_all();
-                Ok(())
-            }),
-        )
+        self.inject(Fault::HealAll)
     }
 
     pub fn isolate(self, name: &str) -> Self {
-        let n = name.to_string();
-        self.fault(format!("isolate {name}"), Box::new(move |s| s.isolate(&n)))
+        self.inject(Fault::isolate(name))
     }
 
     pub fn reconnect(self, name: &str) -> Self {
-        let n = name.to_string();
-        self.fault(
-            format!("reconnect {name}"),
-            Box::new(move |s| s.reconnect(&n)),
-        )
+        self.inject(Fault::reconnect(name))
     }
 
     pub fn crash(self, name: &str) -> Self {
-        let n = name.to_string();
-        self.fault(format!("crash {name}"), Box::new(move |s| s.crash(&n)))
+        self.inject(Fault::crash(name))
     }
 
     pub fn restart(self, name: &str) -> Self {
-        let n = name.to_string();
-        self.fault(format!("restart {name}"), Box::new(move |s| s.restart(&n)))
+        self.inject(Fault::restart(name))
+    }
+
+    /// Sets the latency of a link.
+    pub fn latency(self, from: &str, to: &str, latency: Latency) -> Self {
+        self.inject(Fault::latency(from, to, Some(latency)))
     }
 
     /// Delays every message of one type on a link by `extra_ticks`.
-    pub fn delay_kind(self, kind: &str, from: &str, to: &str, extra_ticks: Tick) -> Self {
-        let (k, f, t) = (kind.to_string(), from.to_string(), to.to_string());
-        let description = format!("delay {kind} {from} -> {to} by {extra_ticks} ticks");
-        self.fault(
-            description,
-            Box::new(move |s| s.delay_kind(&k, &f, &t, extra_ticks)),
-        )
+    pub fn delay_kind(self, kind: KindOf<N>, from: &str, to: &str, extra_ticks: Tick) -> Self {
+        self.inject(Fault::DelayKind {
+            kind: kind.name(),
+            from: from.into(),
+            to: to.into(),
+            extra_ticks,
+        })
     }
 
     /// Drops every message of one type on a link.
-    pub fn drop_kind(self, kind: &str, from: &str, to: &str) -> Self {
-        let (k, f, t) = (kind.to_string(), from.to_string(), to.to_string());
-        self.fault(
-            format!("drop {kind} {from} -> {to}"),
-            Box::new(move |s| s.drop_kind(&k, &f, &t)),
-        )
+    pub fn drop_kind(self, kind: KindOf<N>, from: &str, to: &str) -> Self {
+        self.inject(Fault::DropKind {
+            kind: kind.name(),
+            from: from.into(),
+            to: to.into(),
+            nth: None,
+        })
     }
 
     /// Sets a node's wall clock.
     pub fn set_clock(self, name: &str, millis: i64) -> Self {
-        let n = name.to_string();
-        self.fault(
-            format!("set {name}'s clock to {millis} ms"),
-            Box::new(move |s| s.set_clock(&n, millis)),
-        )
+        self.inject(Fault::SetClock {
+            node: name.into(),
+            millis,
+        })
+    }
+
+    /// Moves a node's wall clock by `millis`.
+    pub fn skew_clock(self, name: &str, millis: i64) -> Self {
+        self.inject(Fault::skew_clock(name, millis))
     }
 
     /// Any other change to the cluster, described in words.
     pub fn act(
-        self,
+        mut self,
         description: &str,
         action: impl Fn(&mut Simulation<N>) -> Result<(), SimError> + 'static,
     ) -> Self {
-        self.fault(description.to_string(), Box::new(action))
+        self.steps
+            .push((description.to_string(), Step::Act(Box::new(action))));
+        self
     }
 
     /// `client` sends `operation` to `node` and waits until it ends (a reply or the client's
@@ -302,14 +298,32 @@ impl<N: Node + 'static> Scenario<N> {
         self
     }
 
-    /// Runs the story on a cluster built from `builder`.
+    /// Runs the story on a cluster built from `builder`; fails at the first step that does not go
+    /// as the story says.
     pub fn run(
         self,
         builder: Builder,
-        factory: impl FnMut(&NodeInit) -> N + 'static,
+        factory: impl Fn(&NodeInit) -> N + 'static,
     ) -> Result<ScenarioRun<N>, ScenarioError> {
+        let mut run = self.play(builder, factory)?;
+        match run.failure.take() {
+            Some(failure) => Err(failure),
+            None => Ok(run),
+        }
+    }
+
+    /// Runs the story and keeps the run even if a step fails, so a notebook can draw it first
+    /// and assert after ([`ScenarioRun::failure`] says which step failed and why). Only a
+    /// cluster that cannot be built is an error.
+    pub fn play(
+        self,
+        builder: Builder,
+        factory: impl Fn(&NodeInit) -> N + 'static,
+    ) -> Result<ScenarioRun<N>, ScenarioError> {
+        let seed = builder.seed_value();
         let fail = |step: usize, description: &str, tick: Tick, reason: String| ScenarioError {
             scenario: self.name.clone(),
+            seed,
             step,
             description: description.to_string(),
             tick,
@@ -322,66 +336,72 @@ impl<N: Node + 'static> Scenario<N> {
             sim,
             story: Vec::new(),
             last_op: BTreeMap::new(),
+            failure: None,
         };
         for (index, (description, step)) in self.steps.iter().enumerate() {
-            let number = index + 1;
             run.story.push((run.sim.now(), description.clone()));
-            let failed = |run: &ScenarioRun<N>, reason: String| {
-                fail(number, description, run.sim.now(), reason)
-            };
-            match step {
-                Step::Fault(action) => {
-                    action(&mut run.sim).map_err(|e| failed(&run, e.to_string()))?
-                }
-                Step::Invoke {
-                    client,
-                    node,
-                    operation,
-                    wait,
-                } => {
-                    let op = run
-                        .sim
-                        .invoke(client, node, operation.clone())
-                        .map_err(|e| failed(&run, e.to_string()))?;
-                    run.last_op.insert(client.clone(), op);
-                    if *wait {
-                        run.sim
-                            .run_until_done(op, self.budget_ticks)
-                            .map(|_| ())
-                            .map_err(|e| failed(&run, e.to_string()))?;
-                    }
-                }
-                Step::AwaitOp { client } => {
-                    let op = *run
-                        .last_op
-                        .get(client)
-                        .ok_or_else(|| failed(&run, format!("{client} has invoked nothing")))?;
-                    run.sim
-                        .run_until_done(op, self.budget_ticks)
-                        .map(|_| ())
-                        .map_err(|e| failed(&run, e.to_string()))?;
-                }
-                Step::RunFor(ticks) => run.sim.run_for(*ticks),
-                Step::Await(condition) => {
-                    let start = run.sim.now();
-                    loop {
-                        if condition(&run) {
-                            break;
-                        }
-                        if run.sim.now() >= start + self.budget_ticks || !run.sim.step() {
-                            let reason =
-                                format!("still false after {} ticks", run.sim.now() - start);
-                            return Err(failed(&run, reason));
-                        }
-                    }
-                }
-                Step::Expect(check) => {
-                    if !check(&run) {
-                        return Err(failed(&run, "the claim does not hold".into()));
-                    }
-                }
+            if let Err(reason) = self.take(&mut run, step) {
+                run.failure = Some(fail(index + 1, description, run.sim.now(), reason));
+                break;
             }
         }
         Ok(run)
+    }
+
+    fn take(&self, run: &mut ScenarioRun<N>, step: &Step<N>) -> Result<(), String> {
+        match step {
+            Step::Fault(fault) => run.sim.inject(fault.clone()).map_err(|e| e.to_string()),
+            Step::Act(action) => action(&mut run.sim).map_err(|e| e.to_string()),
+            Step::Invoke {
+                client,
+                node,
+                operation,
+                wait,
+            } => {
+                let op = run
+                    .sim
+                    .invoke(client, node, operation.clone())
+                    .map_err(|e| e.to_string())?;
+                run.last_op.insert(client.clone(), op);
+                if *wait {
+                    run.sim
+                        .run_until_done(op, self.budget_ticks)
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
+            Step::AwaitOp { client } => {
+                let op = *run
+                    .last_op
+                    .get(client)
+                    .ok_or_else(|| format!("{client} has invoked nothing"))?;
+                run.sim
+                    .run_until_done(op, self.budget_ticks)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            Step::RunFor(ticks) => {
+                run.sim.run_for(*ticks);
+                Ok(())
+            }
+            Step::Await(condition) => {
+                let start = run.sim.now();
+                loop {
+                    if condition(run) {
+                        return Ok(());
+                    }
+                    if run.sim.now() >= start + self.budget_ticks || !run.sim.step() {
+                        return Err(format!("still false after {} ticks", run.sim.now() - start));
+                    }
+                }
+            }
+            Step::Expect(check) => {
+                if check(run) {
+                    Ok(())
+                } else {
+                    Err("the claim does not hold".into())
+                }
+            }
+        }
     }
 }

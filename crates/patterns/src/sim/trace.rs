@@ -3,6 +3,7 @@
 //! A trace is data (serde), so diagrams, tables and determinism checks read it without running
 //! anything. [`Trace::stable_hash`] is the same on every platform and every run of the same seed.
 
+use super::Fault;
 use crate::history::EventType;
 use crate::node::{ProcessId, Tick};
 use serde::Serialize;
@@ -40,49 +41,6 @@ impl fmt::Display for DropReason {
             DropReason::Stale => "client gave up",
         })
     }
-}
-
-/// A change to the network, a node or a clock, as a fault injector made it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "fault", rename_all = "kebab-case")]
-pub enum Fault {
-    Partition {
-        one_way: bool,
-        from: Vec<ProcessId>,
-        to: Vec<ProcessId>,
-    },
-    Isolate {
-        node: ProcessId,
-    },
-    Reconnect {
-        node: ProcessId,
-    },
-    HealAll,
-    Hold {
-        from: ProcessId,
-        to: ProcessId,
-    },
-    Release {
-        from: ProcessId,
-        to: ProcessId,
-    },
-    Crash {
-        node: ProcessId,
-    },
-    Restart {
-        node: ProcessId,
-        torn: bool,
-    },
-    Pause {
-        node: ProcessId,
-    },
-    Resume {
-        node: ProcessId,
-    },
-    /// Any other knob turned: latency, loss, duplication, drop rules, clocks.
-    Knob {
-        description: String,
-    },
 }
 
 /// One event of a run.
@@ -232,7 +190,7 @@ impl Trace {
                 format!("tick {tick}: {} timer {timer}", self.name(*node))
             }
             TraceEvent::Fault { tick, fault } => {
-                format!("tick {tick}: {}", self.describe_fault(fault))
+                format!("tick {tick}: {fault}")
             }
             TraceEvent::Annotate { tick, node, text } => {
                 format!("tick {tick}: {}: {text}", self.name(*node))
@@ -262,47 +220,6 @@ impl Trace {
                     kind.keyword()
                 )
             }
-        }
-    }
-
-    /// A fault in words, with process names: "partition athens, byzantium | cyrene".
-    pub fn describe_fault(&self, fault: &Fault) -> String {
-        let group = |ids: &[ProcessId]| {
-            ids.iter()
-                .map(|id| self.name(*id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match fault {
-            Fault::Partition {
-                one_way: false,
-                from,
-                to,
-            } => {
-                format!("partition {} | {}", group(from), group(to))
-            }
-            Fault::Partition {
-                one_way: true,
-                from,
-                to,
-            } => {
-                format!("cut {} -> {}", group(from), group(to))
-            }
-            Fault::Isolate { node } => format!("isolate {}", self.name(*node)),
-            Fault::Reconnect { node } => format!("reconnect {}", self.name(*node)),
-            Fault::HealAll => "heal all".to_string(),
-            Fault::Hold { from, to } => format!("hold {} -> {}", self.name(*from), self.name(*to)),
-            Fault::Release { from, to } => {
-                format!("release {} -> {}", self.name(*from), self.name(*to))
-            }
-            Fault::Crash { node } => format!("crash {}", self.name(*node)),
-            Fault::Restart { node, torn: false } => format!("restart {}", self.name(*node)),
-            Fault::Restart { node, torn: true } => {
-                format!("restart {} (last unsynced write torn)", self.name(*node))
-            }
-            Fault::Pause { node } => format!("pause {}", self.name(*node)),
-            Fault::Resume { node } => format!("resume {}", self.name(*node)),
-            Fault::Knob { description } => description.clone(),
         }
     }
 

@@ -394,44 +394,55 @@ impl<'a> SequenceDiagram<'a> {
                 }
                 TraceEvent::Fault { tick, fault } => {
                     let r = row(*tick);
+                    let named = |name: &str| {
+                        trace
+                            .names
+                            .iter()
+                            .position(|n| n == name)
+                            .map(|i| ProcessId(i as u16))
+                    };
                     match fault {
                         Fault::Crash { node } => {
-                            down.insert(*node, (r, BandStyle::Crashed));
+                            if let Some(node) = named(node) {
+                                down.insert(node, (r, BandStyle::Crashed));
+                            }
                         }
                         Fault::Pause { node } => {
-                            down.insert(*node, (r, BandStyle::Paused));
+                            if let Some(node) = named(node) {
+                                down.insert(node, (r, BandStyle::Paused));
+                            }
                         }
                         Fault::Restart { node, .. } | Fault::Resume { node } => {
-                            if let Some((from_row, style)) = down.remove(node) {
+                            let Some(node) = named(node) else { continue };
+                            if let Some((from_row, style)) = down.remove(&node) {
                                 let label = if style == BandStyle::Crashed {
                                     "crashed"
                                 } else {
                                     "paused"
                                 };
                                 bands.push(Band {
-                                    lane: Some(lane(*node)),
+                                    lane: Some(lane(node)),
                                     from_row,
                                     to_row: r,
                                     label: label.into(),
                                     style,
                                 });
                             }
-                            let text = trace.describe_fault(fault);
+                            let text = fault.to_string();
                             marks.push(Mark {
-                                lane: lane(*node),
+                                lane: lane(node),
                                 row: r,
                                 text,
                                 style: MarkStyle::Note,
                             });
                         }
-                        Fault::Partition { .. } | Fault::Isolate { .. } => {
+                        Fault::Partition { .. }
+                        | Fault::PartitionOneWay { .. }
+                        | Fault::Isolate { .. } => {
                             close_partition(&mut partition, &mut bands, r);
-                            partition = Some((r, trace.describe_fault(fault)));
+                            partition = Some((r, fault.to_string()));
                         }
-                        Fault::HealAll | Fault::Reconnect { .. } => {
-                            close_partition(&mut partition, &mut bands, r)
-                        }
-                        Fault::Knob { description } if description.starts_with("heal") => {
+                        Fault::HealAll | Fault::Reconnect { .. } | Fault::Heal { .. } => {
                             close_partition(&mut partition, &mut bands, r)
                         }
                         _ => {}
@@ -710,7 +721,7 @@ fn draw_dashed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::echo::{Echo, EchoServer};
+    use crate::protocols::echo::{Echo, EchoServer};
     use crate::sim::{Builder, Latency, TraceLevel};
 
     fn tour() -> Trace {

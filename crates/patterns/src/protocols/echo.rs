@@ -3,7 +3,8 @@
 //! so a run shows client messages and node-to-node messages, and what faults do to each.
 
 use crate::history::{EventType, Value};
-use crate::node::{Context, Message, Node, Operation, Pending, ProcessId, RequestId};
+use crate::message_kinds;
+use crate::node::{Context, Correlation, Node, Operation, Pending, ProcessId, RequestId};
 use serde::{Deserialize, Serialize};
 
 /// The client's request.
@@ -49,18 +50,17 @@ impl Operation for Echo {
 /// Between nodes: a ping carrying the text, and the pong that returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EchoMessage {
-    Ping { correlation: u64, text: String },
-    Pong { correlation: u64, text: String },
+    Ping {
+        correlation: Correlation,
+        text: String,
+    },
+    Pong {
+        correlation: Correlation,
+        text: String,
+    },
 }
 
-impl Message for EchoMessage {
-    fn kind(&self) -> &'static str {
-        match self {
-            EchoMessage::Ping { .. } => "Ping",
-            EchoMessage::Pong { .. } => "Pong",
-        }
-    }
-}
+message_kinds!(EchoMessage => EchoKind { Ping, Pong });
 
 /// A node that echoes.
 #[derive(Clone, Debug, Default)]
@@ -82,13 +82,9 @@ impl EchoServer {
 /// How long a relay waits for its pong before it gives up (the client's own timeout is longer).
 pub const RELAY_TIMEOUT_TICKS: u64 = 20;
 
-/// The echo server's timer: give up on a relay.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RelayDeadline(pub u64);
-
 impl Node for EchoServer {
     type Message = EchoMessage;
-    type Timer = RelayDeadline;
+    type Timer = ();
     type Operation = Echo;
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: ProcessId, message: EchoMessage) {
@@ -98,16 +94,15 @@ impl Node for EchoServer {
             }
             EchoMessage::Pong { correlation, text } => {
                 // A pong after the deadline finds nothing: the client was already told.
-                if let Some(request) = self.relaying.remove(correlation) {
-                    ctx.cancel_timer(RelayDeadline(correlation));
+                if let Some(request) = self.relaying.remove(ctx, correlation) {
                     ctx.reply(request, text);
                 }
             }
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: RelayDeadline) {
-        if let Some(request) = self.relaying.remove(timer.0) {
+    fn on_expired(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) {
+        if let Some(request) = self.relaying.take_expired(correlation) {
             ctx.annotate("relay timed out");
             ctx.reply(request, String::from("(no echo from peer)"));
         }
@@ -117,9 +112,7 @@ impl Node for EchoServer {
         let peer = ctx.peers().first().copied();
         match peer {
             Some(peer) if echo.relay => {
-                let correlation = self
-                    .relaying
-                    .insert(ctx.now() + RELAY_TIMEOUT_TICKS, request);
+                let correlation = self.relaying.insert(ctx, RELAY_TIMEOUT_TICKS, request);
                 ctx.send(
                     peer,
                     EchoMessage::Ping {
@@ -127,7 +120,6 @@ impl Node for EchoServer {
                         text: echo.text,
                     },
                 );
-                ctx.set_timer(RelayDeadline(correlation), RELAY_TIMEOUT_TICKS);
             }
             _ => ctx.reply(request, echo.text),
         }

@@ -7,8 +7,9 @@
 //! asks every replica (itself included) and answers once a quorum has: W replicas for a write,
 //! R for a read. If R + W > N, every read quorum meets every write quorum in at least one replica,
 //! so a read sees the latest acknowledged write... provided "latest" means something. Here a version
-//! is the coordinator's wall-clock timestamp (last write wins), ties broken by the coordinator's id,
-//! so a node with a fast clock wins races it should lose. Quorums alone are also not
+//! is the coordinator's wall-clock timestamp (last write wins), ties broken by the coordinator's id
+//! and then by the coordinator's own write counter, so that every write has a version of its own;
+//! a node with a fast clock wins races it should lose. Quorums alone are also not
 //! linearizable: two reads during one write can see new-then-old. The lesson's scenarios show both.
 //!
 //! The rule in one sentence: a replica keeps a value only if its version is newer than the one it
@@ -19,15 +20,26 @@
 //! gives stale reads), read repair off / asynchronous / synchronous, and how a failed write is
 //! reported ([`WriteFailure`]).
 //!
+//! A replica acknowledges a write it did not apply because it already holds a newer version: the
+//! newer version wins in the end anyway, which is what last-write-wins means, so the
+//! acknowledgement counts toward W. The lesson shows what that costs: a write acknowledged to its
+//! client can be silently overwritten by a concurrent write with a larger timestamp.
+//!
+//! Durability: a replica acknowledges a write, and answers a read, only once what it reports is on
+//! its disk, so a crash can never take back a value a quorum was told about.
+//!
 //! Fixed from the reference (spec §5.2 item 3): read repair writes only to replicas that answered
 //! with an older value or did not answer yet, not to every node; ties between equal timestamps are
-//! broken by coordinator id instead of keeping whichever arrived first; a round that cannot reach its
-//! quorum fails as soon as that is certain, or at its own deadline, well before the client's; and a
-//! failed write is reported as "may have been applied" unless the reference's behaviour is asked for.
+//! broken by coordinator id and write counter instead of keeping whichever arrived first; a round
+//! that does not reach its quorum fails at its own deadline, well before the client's; a read whose
+//! synchronous repair did not reach W replicas in time fails instead of answering as if repaired;
+//! and a failed write is reported as "may have been applied" unless the reference's behaviour is
+//! asked for.
 
-use crate::kv::{KvOp, KvReply};
+use super::kv::{KvOp, KvReply};
+use crate::message_kinds;
 use crate::node::{
-    Context, Message, Node, Pending, ProcessId, Quorum, QuorumState, RequestId, Tick, majority,
+    Context, Correlation, Node, Pending, ProcessId, Quorum, QuorumState, RequestId, Tick, majority,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,12 +47,18 @@ use std::fmt;
 
 // ----- versions ------------------------------------------------------------------------------------
 
-/// The version of a value: the coordinator's clock when the write started, then its id.
-/// Ordering compares the timestamp first: last write (by wall clock) wins.
+/// The version of a value: the coordinator's clock when the write started, then its id, then its
+/// write counter. Ordering compares the timestamp first: last write (by wall clock) wins. The
+/// counter makes every write's version unique, even two writes through one coordinator in the
+/// same millisecond, which would otherwise tie and leave replicas holding different values under
+/// the same version forever.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Version {
     pub timestamp_millis: i64,
     pub coordinator: ProcessId,
+    /// Counts the coordinator's writes; a restarted coordinator starts above every number of its
+    /// earlier lives (its incarnation is the high 32 bits).
+    pub counter: u64,
 }
 
 /// A value with its version (the *Versioned Value* pattern).
@@ -157,38 +175,25 @@ impl Config {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReplicaMessage {
     Get {
-        correlation: u64,
+        correlation: Correlation,
         key: String,
     },
     GetOk {
-        correlation: u64,
+        correlation: Correlation,
         stored: Option<Versioned>,
     },
     Set {
-        correlation: u64,
+        correlation: Correlation,
         key: String,
         value: Versioned,
     },
     SetOk {
-        correlation: u64,
+        correlation: Correlation,
         applied: bool,
     },
 }
 
-impl Message for ReplicaMessage {
-    fn kind(&self) -> &'static str {
-        match self {
-            ReplicaMessage::Get { .. } => "Get",
-            ReplicaMessage::GetOk { .. } => "GetOk",
-            ReplicaMessage::Set { .. } => "Set",
-            ReplicaMessage::SetOk { .. } => "SetOk",
-        }
-    }
-}
-
-/// The coordinator's only timer: a round's deadline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RoundDeadline(pub u64);
+message_kinds!(ReplicaMessage => ReplicaKind { Get, GetOk, Set, SetOk });
 
 // ----- rules ---------------------------------------------------------------------------------------
 
@@ -254,6 +259,8 @@ pub struct QuorumKv {
     store: BTreeMap<String, Versioned>,
     /// Coordinator state: rounds in flight, by correlation id.
     rounds: Pending<Round>,
+    /// The last write counter this coordinator gave out.
+    counter: u64,
 }
 
 const STORAGE_PREFIX: &str = "kv/";
@@ -264,6 +271,7 @@ impl QuorumKv {
             config,
             store: BTreeMap::new(),
             rounds: Pending::new(),
+            counter: 0,
         }
     }
 
@@ -286,11 +294,9 @@ impl QuorumKv {
         self.rounds.len()
     }
 
-    fn start_round(&mut self, ctx: &mut Context<'_, Self>, round: Round) -> u64 {
-        let deadline = ctx.now() + self.config.round_timeout_ticks;
-        let correlation = self.rounds.insert(deadline, round);
-        ctx.set_timer(RoundDeadline(correlation), self.config.round_timeout_ticks);
-        correlation
+    fn start_round(&mut self, ctx: &mut Context<'_, Self>, round: Round) -> Correlation {
+        self.rounds
+            .insert(ctx, self.config.round_timeout_ticks, round)
     }
 
     /// Sends to every replica, itself included.
@@ -299,9 +305,8 @@ impl QuorumKv {
         ctx.send(ctx.id(), message);
     }
 
-    fn finish(&mut self, ctx: &mut Context<'_, Self>, correlation: u64) -> Option<Round> {
-        ctx.cancel_timer(RoundDeadline(correlation));
-        self.rounds.remove(correlation)
+    fn finish(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) -> Option<Round> {
+        self.rounds.remove(ctx, correlation)
     }
 
     fn write_failed(&self, reason: &str) -> KvReply {
@@ -313,7 +318,7 @@ impl QuorumKv {
 
     /// A replica answered a read (or acknowledged its repair): decide the value once R replies are
     /// in, repair whoever is stale, answer when the repair mode allows, close when nothing is left.
-    fn read_progress(&mut self, ctx: &mut Context<'_, Self>, correlation: u64) {
+    fn read_progress(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) {
         let (read_quorum, write_quorum, mode) = (
             self.config.read_quorum,
             self.config.write_quorum,
@@ -362,8 +367,8 @@ impl QuorumKv {
         }
     }
 
-    fn on_deadline(&mut self, ctx: &mut Context<'_, Self>, correlation: u64) {
-        let Some(round) = self.rounds.remove(correlation) else {
+    fn on_deadline(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) {
+        let Some(round) = self.rounds.take_expired(correlation) else {
             return;
         };
         match round {
@@ -388,13 +393,27 @@ impl QuorumKv {
                 );
             }
             Round::Read(ReadRound {
-                request: Some(request),
-                latest: Some(latest),
+                request: Some(_),
+                latest: Some(_),
                 ..
-            }) => {
-                // The read itself succeeded; the repair will finish when it can.
+            }) if self.config.read_repair == ReadRepair::Sync => {
+                // Answering now would break synchronous repair's promise (no later read returns
+                // anything older): fewer than W replicas are known to hold the value read.
                 ctx.annotate("read repair incomplete");
-                ctx.reply(request, KvReply::Value(latest.map(|v| v.value)));
+                let reason = "read repair did not reach a write quorum before the deadline";
+                if let Round::Read(ReadRound {
+                    request: Some(request),
+                    ..
+                }) = round
+                {
+                    ctx.reply(
+                        request,
+                        KvReply::Failed {
+                            reason: reason.to_string(),
+                            maybe_applied: false,
+                        },
+                    );
+                }
             }
             Round::Read(_) => {}
         }
@@ -414,14 +433,16 @@ impl QuorumKv {
 
 impl Node for QuorumKv {
     type Message = ReplicaMessage;
-    type Timer = RoundDeadline;
+    type Timer = ();
     type Operation = KvOp;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.counter = ctx.incarnation() << 32;
         let keys: Vec<String> = ctx
             .storage()
-            .iter()
-            .filter_map(|(k, _)| k.strip_prefix(STORAGE_PREFIX).map(str::to_string))
+            .keys(STORAGE_PREFIX)
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(STORAGE_PREFIX).map(str::to_string))
             .collect();
         for key in keys {
             match ctx
@@ -440,15 +461,13 @@ impl Node for QuorumKv {
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: KvOp) {
         match op {
             KvOp::Write { key, value } => {
+                self.counter += 1;
                 let version = Version {
                     timestamp_millis: ctx.clock_millis(),
                     coordinator: ctx.id(),
+                    counter: self.counter,
                 };
-                let quorum = Quorum::of(
-                    self.config.write_quorum,
-                    ctx.cluster_size(),
-                    ctx.now() + self.config.round_timeout_ticks,
-                );
+                let quorum = Quorum::of(self.config.write_quorum, ctx.cluster_size());
                 let correlation = self.start_round(ctx, Round::Write { request, quorum });
                 self.ask_all(
                     ctx,
@@ -471,6 +490,13 @@ impl Node for QuorumKv {
                 let correlation = self.start_round(ctx, Round::Read(round));
                 self.ask_all(ctx, ReplicaMessage::Get { correlation, key });
             }
+            KvOp::Cas { .. } => ctx.reply(
+                request,
+                KvReply::Failed {
+                    reason: "a last-write-wins store cannot compare-and-set".into(),
+                    maybe_applied: false,
+                },
+            ),
         }
     }
 
@@ -484,7 +510,9 @@ impl Node for QuorumKv {
             // Replica side.
             ReplicaMessage::Get { correlation, key } => {
                 let stored = self.store.get(&key).cloned();
-                ctx.send(
+                // Report only what survives a crash: the value may have been applied by a write
+                // whose sync is still running.
+                ctx.send_when_durable(
                     from,
                     ReplicaMessage::GetOk {
                         correlation,
@@ -540,8 +568,8 @@ impl Node for QuorumKv {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: RoundDeadline) {
-        self.on_deadline(ctx, timer.0);
+    fn on_expired(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) {
+        self.on_deadline(ctx, correlation);
     }
 }
 
@@ -553,6 +581,7 @@ mod tests {
         Version {
             timestamp_millis: ts,
             coordinator: ProcessId(node),
+            counter: 1,
         }
     }
 

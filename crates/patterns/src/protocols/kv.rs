@@ -2,17 +2,33 @@
 //! the same requests, the same replies, the same history. A history is recorded the way Jepsen's
 //! `independent` checker expects it, one `[key value]` tuple per operation, so a run over many keys
 //! is checked key by key; [`crate::history::History::for_key`] gives one key's plain history.
+//! Compare-and-set is recorded as Knossos's cas-register records it: `[key [expected new]]`, `:ok`
+//! when it swapped and `:fail` when the value was not the expected one.
 
 use crate::history::{EventType, History, Value};
-use crate::node::Operation;
+use crate::node::{Node, NodeInit, Operation, ProcessId, Redirect, Tick};
+use crate::sim::{Builder, RandomRun, RunPlan, SimError, Simulation, TraceLevel, node_name};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a client asks a key-value store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KvOp {
-    Read { key: String },
-    Write { key: String, value: String },
+    Read {
+        key: String,
+    },
+    Write {
+        key: String,
+        value: String,
+    },
+    /// Sets `key` to `new` only if it holds `expected` now.
+    Cas {
+        key: String,
+        expected: String,
+        new: String,
+    },
 }
 
 impl KvOp {
@@ -29,9 +45,17 @@ impl KvOp {
         }
     }
 
+    pub fn cas(key: &str, expected: &str, new: &str) -> KvOp {
+        KvOp::Cas {
+            key: key.to_string(),
+            expected: expected.to_string(),
+            new: new.to_string(),
+        }
+    }
+
     pub fn key(&self) -> &str {
         match self {
-            KvOp::Read { key } | KvOp::Write { key, .. } => key,
+            KvOp::Read { key } | KvOp::Write { key, .. } | KvOp::Cas { key, .. } => key,
         }
     }
 }
@@ -43,6 +67,10 @@ pub enum KvReply {
     Value(Option<String>),
     /// The write took effect.
     Written,
+    /// A compare-and-set: whether the key held the expected value (and now holds the new one).
+    Swapped(bool),
+    /// This node does not serve requests: ask the leader, if it knows one. Nothing was done.
+    NotLeader { leader: Option<ProcessId> },
     /// The operation did not succeed. `maybe_applied` says whether it may still take effect (a
     /// write that reached some replicas but not a quorum): a history must then say `:info`, not
     /// `:fail`, because `:fail` promises that nothing happened.
@@ -58,6 +86,13 @@ impl Operation for KvOp {
             KvOp::Write { key, value } => {
                 ("write", Value::tuple(Value::str(key), Value::str(value)))
             }
+            KvOp::Cas { key, expected, new } => (
+                "cas",
+                Value::tuple(
+                    Value::str(key),
+                    Value::Vector(vec![Value::str(expected), Value::str(new)]),
+                ),
+            ),
         }
     }
 
@@ -68,6 +103,7 @@ impl Operation for KvOp {
                 Value::tuple(Value::str(key), v.clone().into()),
             ),
             (KvOp::Write { .. }, KvReply::Written) => (EventType::Ok, self.invocation().1),
+            (KvOp::Cas { .. }, KvReply::Swapped(true)) => (EventType::Ok, self.invocation().1),
             (
                 _,
                 KvReply::Failed {
@@ -76,7 +112,8 @@ impl Operation for KvOp {
                 },
             ) => (EventType::Info, self.invocation().1),
             // A read that failed had no effect; so did a write the store promises it did not apply,
-            // and a reply that does not answer the request (a protocol bug) proves nothing happened.
+            // a compare-and-set whose comparison failed, a redirect, and a reply that does not
+            // answer the request (a protocol bug).
             _ => (EventType::Fail, self.invocation().1),
         }
     }
@@ -84,6 +121,103 @@ impl Operation for KvOp {
     fn is_read_only(&self) -> bool {
         matches!(self, KvOp::Read { .. })
     }
+
+    fn redirect(&self, reply: &KvReply) -> Option<Redirect> {
+        match reply {
+            KvReply::NotLeader { leader } => Some(Redirect { leader: *leader }),
+            _ => None,
+        }
+    }
+}
+
+/// A random key-value workload: which operations, over how many keys and values. Small domains
+/// make writes repeat and compare-and-sets meet, which is what finds bugs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KvMix {
+    pub keys: usize,
+    /// Values are drawn from `v0 .. v{values-1}`; 0 writes a fresh value every time (`v1`, `v2`,
+    /// ...), as [`stale_reads`] needs.
+    pub values: usize,
+    /// Relative weights of reads, writes and compare-and-sets.
+    pub reads: u32,
+    pub writes: u32,
+    pub cas: u32,
+}
+
+impl Default for KvMix {
+    /// Three keys, five values, as many reads as writes, no compare-and-set.
+    fn default() -> Self {
+        KvMix {
+            keys: 3,
+            values: 5,
+            reads: 1,
+            writes: 1,
+            cas: 0,
+        }
+    }
+}
+
+impl KvMix {
+    /// Draws operations from `rng`.
+    pub fn generator(self) -> impl FnMut(&mut ChaCha8Rng) -> KvOp + Clone + 'static {
+        let mut fresh = 0u64;
+        move |rng: &mut ChaCha8Rng| {
+            let key = format!("k{}", rng.random_range(0..self.keys.max(1)));
+            let mut value = |rng: &mut ChaCha8Rng| {
+                if self.values == 0 {
+                    fresh += 1;
+                    format!("v{fresh}")
+                } else {
+                    format!("v{}", rng.random_range(0..self.values))
+                }
+            };
+            let total = self.reads + self.writes + self.cas;
+            let pick = rng.random_range(0..total.max(1));
+            if pick < self.reads {
+                KvOp::read(&key)
+            } else if pick < self.reads + self.writes {
+                let v = value(rng);
+                KvOp::write(&key, &v)
+            } else {
+                let (expected, new) = (value(rng), value(rng));
+                KvOp::cas(&key, &expected, &new)
+            }
+        }
+    }
+}
+
+/// A seeded random run of any key-value store: three clients (alice, bob, carol) read and write
+/// three keys at random nodes, values unique, while the reference's nemesis cuts and slows links;
+/// then the network heals and the clients finish. The same seed gives the same run.
+pub fn random_kv_run<N: Node<Operation = KvOp>>(
+    nodes: usize,
+    factory: impl Fn(&NodeInit) -> N + 'static,
+    seed: u64,
+    ticks: Tick,
+) -> Result<Simulation<N>, SimError> {
+    let sim = Builder::new()
+        .nodes((0..nodes).map(node_name))
+        .clients(["alice", "bob", "carol"])
+        .seed(seed)
+        .trace(TraceLevel::Kinds)
+        .build(factory)?;
+    let mut fresh = 0u64;
+    let unique_writes = move |rng: &mut ChaCha8Rng| {
+        let key = format!("k{}", rng.random_range(0..3));
+        if rng.random_bool(0.5) {
+            fresh += 1;
+            KvOp::write(&key, &format!("v{fresh}"))
+        } else {
+            KvOp::read(&key)
+        }
+    };
+    let plan = RunPlan {
+        ticks,
+        ..RunPlan::default()
+    };
+    let mut run = RandomRun::new(sim, unique_writes, plan);
+    run.finish()?;
+    Ok(run.sim)
 }
 
 /// Reads that returned a value already overwritten before they began, out of all reads.
