@@ -54,16 +54,49 @@ impl Figure {
         std::fs::write(path, &self.svg)
     }
 
-    /// The HTML a notebook shows: the `<svg>` inline, scaled to the cell's width.
+    /// The HTML a notebook shows: the `<svg>` inline at its own size. A figure wider than the
+    /// cell scrolls sideways instead of shrinking (`max-width: none` on the `<svg>` overrides
+    /// JupyterLab's and the handout's `max-width: 100%`), so its text stays at the size it was
+    /// laid out with ([`super::style::TEXT_MIN_PX`] at least).
     pub fn to_html(&self) -> String {
+        let svg = match self.svg.strip_prefix("<svg ") {
+            Some(rest) if !self.svg[..self.svg.find('>').unwrap_or(0)].contains("style=") => {
+                format!("<svg style=\"max-width:none;height:auto\" {rest}")
+            }
+            _ => self.svg.clone(),
+        };
         format!(
-            "<div class=\"pattern-figure\" style=\"max-width:100%;overflow-x:auto\">{}</div>",
-            self.svg
+            "<div class=\"pattern-figure\" style=\"max-width:100%;overflow-x:auto\">{svg}</div>"
         )
+    }
+
+    /// The drawing's width in pixels, as its `<svg>` element says.
+    pub fn width(&self) -> Option<f64> {
+        let head = &self.svg[..self.svg.find('>')?];
+        let at = head.find(" width=\"")? + " width=\"".len();
+        head[at..].split('"').next()?.parse().ok()
     }
 
     /// evcxr's display hook.
     pub fn evcxr_display(&self) {
         super::emit("text/html", &self.to_html());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_keeps_the_svg_at_its_own_size_and_scrolls() {
+        let figure = Figure::draw(1500, 100, |_| Ok(())).unwrap();
+        assert_eq!(figure.width(), Some(1500.0));
+        let html = figure.to_html();
+        assert!(html.contains("overflow-x:auto"));
+        assert!(
+            html.contains("<svg style=\"max-width:none;height:auto\" "),
+            "{html}"
+        );
+        assert_eq!(html.matches("<svg").count(), 1);
     }
 }

@@ -6,18 +6,28 @@
 //! Figures are sent as `text/html` holding the `<svg>` itself, which JupyterLab and nbconvert both
 //! keep inline (nbconvert would turn `image/svg+xml` into a base64 `<img>`).
 
+mod axis;
 mod chart;
 mod figure;
+mod scene;
 mod sequence;
+pub mod style;
 #[cfg(feature = "tables")]
 mod table;
+mod text;
 mod timeline;
 
-pub use chart::{Chart, Scale};
+pub use axis::{Axis, AxisTick, Scale, format_number};
+pub use chart::Chart;
 pub use figure::{Figure, FigureError};
-pub use sequence::{Arrow, ArrowKind, Band, BandStyle, Layout, Mark, MarkStyle, SequenceDiagram};
+pub use scene::{Anchor, KeyEntry, Label, Marker, Placer, Problem, Scene, Shape, Swatch, Title};
+pub use sequence::{
+    Arrow, ArrowKind, Band, BandStyle, Emphasis, Layout, Mark, MarkStyle, NetworkNote,
+    SequenceDiagram,
+};
 #[cfg(feature = "tables")]
 pub use table::Table;
+pub use text::{Rect, text_width, wrap};
 pub use timeline::{
     BarRole, TIMELINE_OPERATIONS_MAX, TimelineBar, TimelineLayout, timeline, timeline_layout,
 };
