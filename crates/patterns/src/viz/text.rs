@@ -35,7 +35,7 @@ fn advance(c: char, bold: bool) -> f64 {
         // × (the multiplication sign), then Latin-1 and Latin Extended letters: about a capital.
         0xA0 => 318.0,
         0xD7 => 838.0,
-        0xA0..=0x24F => 700.0,
+        0xA1..=0x24F => 700.0,
         // Dashes, ellipsis, vertical ellipsis: a full em.
         0x2013 => 500.0,
         0x2014 | 0x2026 | 0x22EE => 1000.0,
