@@ -15,9 +15,27 @@
 //! plain writes alternate in chunks of 1,000 appends, so that a neighbour's burst on a shared disk
 //! slows both; a row is the best of several such runs when one run holds few syncs. Files go
 //! under Cargo's target tmp dir, on the real disk even where /tmp is tmpfs.
+//!
+//! Two more tables follow. Our log next to the multi-log store on fjall, a real LSM engine
+//! (`LsmLogStore`, issue 22), appending the same payloads in one thread with a sync every 1, 10
+//! or 100 appends, alternating chunks of 1,000. And reads (spec §3.1 #11): a log spread over
+//! about 250 small segments, read whole with `read_all` and from its middle index with
+//! `read_from`, next to the same reads as range scans of the LSM store; the best of 5 reads,
+//! from the page cache after a reopen.
+//!
+//! Build cost of the engine, for learners and CI (cold `cargo build`, dev profile, on the 2-core
+//! workshop machine): fjall 3.1.13 without lz4, 23 s of CPU (53 s wall at load 8) for 47 crates
+//! and no system library; RocksDB through the `rocksdb` crate 0.25 without its compression
+//! libraries needs libclang installed for its bindings and then compiles 343 C++ files of
+//! RocksDB 11.8 at about 4.6 s of CPU each: about 26 minutes of CPU (extrapolated from the first
+//! 33 files, built at low priority beside other builds). So the store is on fjall, behind the
+//! `lsm` feature.
 
 use patterns::wal::ScratchDir;
-use patterns::wal::cost::{Measurement, WriteMode, compare_with_disk, payload};
+use patterns::wal::cost::{
+    Measurement, ReadMeasurement, WriteMode, compare_with_disk, compare_with_lsm,
+    measure_log_reads, measure_lsm_reads, payload,
+};
 use std::path::Path;
 
 fn file_system_of(path: &Path) -> String {
@@ -82,6 +100,65 @@ fn repetitions(quick: bool, appends: usize, mode: WriteMode) -> usize {
     } else {
         30usize.div_ceil(syncs_per_run).max(3)
     }
+}
+
+/// Our log and the LSM store at the same sync cadences, side by side.
+fn log_against_lsm(quick: bool, parent: &Path, sizes: &[usize]) {
+    println!(
+        "\nOur log vs the LSM store (fjall) at the same sync cadence (one thread, chunks of 1,000 alternating)\n"
+    );
+    println!(
+        "| appends | payload B | sync every | log entries/s | LSM entries/s | LSM ÷ log | log p50 µs | LSM p50 µs | log p99 µs | LSM p99 µs |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let cadences: &[(usize, usize)] = if quick {
+        &[(1, 100), (100, 300)]
+    } else {
+        &[(1, 1_000), (10, 10_000), (100, 100_000)]
+    };
+    for &size in sizes {
+        let data = payload(size);
+        for &(every, appends) in cadences {
+            let dir = ScratchDir::new_in(parent, "bench-lsm").expect("scratch dir");
+            let (log, lsm) =
+                compare_with_lsm(dir.path(), appends, &data, every, CHUNK_APPENDS).expect("run");
+            let (log_rate, lsm_rate) = (log.entries_per_second(), lsm.entries_per_second());
+            println!(
+                "| {appends} | {size} | {every} | {log_rate:.0} | {lsm_rate:.0} | {:.2} | {} | {} | {} | {} |",
+                lsm_rate / log_rate,
+                microseconds(&log, 0.5),
+                microseconds(&lsm, 0.5),
+                microseconds(&log, 0.99),
+                microseconds(&lsm, 0.99),
+            );
+        }
+    }
+}
+
+/// Reading back across many small segments, and the LSM store's range scans.
+fn reads(quick: bool, parent: &Path) {
+    let entries = if quick { 2_000 } else { 100_000 };
+    let size = 40;
+    let data = payload(size);
+    // About 250 segments: many, but few enough open files for any default limit.
+    let segment_bytes = ((entries * (size + 25)) as u64 / 250).max(256);
+    println!("\nReading back {entries} entries of {size} B (best of 5, page cache warm)\n");
+    println!("| store | segments | read all: entries/s | read_from(middle): entries/s |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, m: &ReadMeasurement| {
+        println!(
+            "| {name} | {} | {:.0} | {:.0} |",
+            m.segments,
+            m.read_all_per_second(),
+            m.read_from_middle_per_second()
+        );
+    };
+    let dir = ScratchDir::new_in(parent, "bench-reads").expect("scratch dir");
+    let log = measure_log_reads(&dir.path().join("log"), entries, &data, segment_bytes, 5)
+        .expect("log reads");
+    row(&format!("log, {segment_bytes}-byte segments"), &log);
+    let lsm = measure_lsm_reads(&dir.path().join("lsm"), entries, &data, 5).expect("LSM reads");
+    row("LSM store (fjall), range scan", &lsm);
 }
 
 fn main() {
@@ -157,4 +234,6 @@ fn main() {
             }
         }
     }
+    log_against_lsm(quick, parent, &sizes);
+    reads(quick, parent);
 }

@@ -91,6 +91,15 @@ pub enum WalError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The embedded storage engine under the LSM log store (feature `lsm`) refused an operation.
+    Engine {
+        /// What the store was doing ("append", "sync", ...).
+        operation: &'static str,
+        /// The engine's directory.
+        path: PathBuf,
+        /// The engine's error.
+        reason: String,
+    },
     /// An earlier write or sync failed, so nothing more is accepted.
     Stopped {
         /// The failure that stopped it.
@@ -176,6 +185,15 @@ impl fmt::Display for WalError {
                  bytes fit (raise segment_bytes_max or split the payload)"
             ),
             WalError::InvalidConfig { reason } => write!(f, "invalid log configuration: {reason}"),
+            WalError::Engine {
+                operation,
+                path,
+                reason,
+            } => write!(
+                f,
+                "the storage engine in {} could not {operation}: {reason}",
+                path.display()
+            ),
             WalError::Stopped { cause } => write!(
                 f,
                 "the log stopped accepting writes after an earlier failure ({cause}); reopen it to \

@@ -11,9 +11,10 @@
 //! | [`save_snapshot`] / [`load_snapshot`] | state as of an index, replaced atomically |
 //! | [`DurableKvStore`] | a durable key-value store: log first, then apply; rebuilt from snapshot + log |
 //! | [`GroupCommitLog`] | one sync for many appenders: the optimized log (BookKeeper journal) |
-//! | [`LogStore`] | many logs in one ordered key-value map, big-endian keys (TiKV, CockroachDB) |
+//! | [`LogStore`] | many logs in one ordered key-value store, big-endian keys (TiKV, CockroachDB): [`MemoryLogStore`], and `LsmLogStore` on the fjall LSM engine (feature `lsm`) |
 //! | [`FileSystem`] | the file layer: [`OsFileSystem`] or [`SimulatedFileSystem`], which loses power |
 //! | [`crash`] | every crash point of a workload, recovered and checked |
+//! | [`kill`] | a writer process killed with SIGKILL mid-append, and what survives it |
 //! | [`cost`] | the cost of durability: each write mode next to the disk's own limit |
 //! | [`draw_segment`] | a picture of a segment's bytes, torn tail included |
 //!
@@ -29,9 +30,12 @@ pub mod entry;
 mod error;
 mod file_system;
 mod group_commit;
+pub mod kill;
 mod kv;
 mod log;
 mod log_store;
+#[cfg(feature = "lsm")]
+mod lsm_log_store;
 pub mod scan;
 mod segment_map;
 mod snapshot;
@@ -47,7 +51,9 @@ pub use log::{
     Log, LogConfig, LogStats, Recovery, SEGMENT_HEADER_BYTES, SegmentInfo, TailCut,
     parse_segment_file_name, segment_file_name,
 };
-pub use log_store::{KeyOrder, LogId, LogStore, entry_key, sorted_by_key};
+pub use log_store::{KeyOrder, LogId, LogStore, MemoryLogStore, entry_key, sorted_by_key};
+#[cfg(feature = "lsm")]
+pub use lsm_log_store::LsmLogStore;
 pub use scan::INDEX_MAX;
 pub use segment_map::{SegmentPart, SegmentSpan, draw_segment, segment_layout};
 pub use snapshot::{SNAPSHOT_FILE, Snapshot, load_snapshot, save_snapshot};
