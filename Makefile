@@ -38,8 +38,10 @@ doc:
 bench-quick:
 	BENCH_QUICK=1 cargo bench --workspace
 
+## Model-check the specs in tla/ (`make tla SPECS="Paxos BrokenPaxosIgnoreAccepted"` for some):
+## per spec its verdict, distinct states, depth and time. Needs Java 11+ and `make setup`'s TLC.
 tla:
-	scripts/tlc.sh
+	scripts/tlc.sh $(SPECS)
 
 ## The harness's own tests (fixtures), then every lesson executed and checked.
 test-notebooks:

@@ -15,6 +15,7 @@
 //! | [`math`] | Little's Law, queueing and failure math, queue and fleet simulations |
 //! | [`disk`] | the disk lab: a load generator and an `iostat -x` sampler on `/proc/diskstats` |
 //! | [`wal`] | the write-ahead log on real files |
+//! | [`tla`] | TLC on the TLA+ specs of `tla/`: its verdict, figures and counterexample trace as data |
 
 pub mod check;
 #[cfg(unix)]
@@ -26,6 +27,7 @@ pub mod net;
 pub mod node;
 pub mod protocols;
 pub mod sim;
+pub mod tla;
 pub mod viz;
 pub mod wal;
 
