@@ -10,7 +10,7 @@
 (* counterexample is one step long (the answer exists while storage holds  *)
 (* nothing); the whole reachable space has 195,112 states (58 per node,    *)
 (* cubed). Only ReceivePrepare and CompleteWrite differ from the correct   *)
-(* spec; the rest is the same transition system.                          *)
+(* spec; the rest is the same transition system.                           *)
 (***************************************************************************)
 EXTENDS Naturals
 

@@ -5,7 +5,7 @@
 (*                                                                         *)
 (* Expected: TLC reports Atomicity violated. The coordinator gathered its  *)
 (* majority and decided commit; one node learnt it and applied the         *)
-(* increment while another, its commit message still on the way, gave up  *)
+(* increment while another, its commit message still on the way, gave up   *)
 (* and aborted. The replicas of the counter now differ for good.           *)
 (***************************************************************************)
 EXTENDS TwoPhaseExecution

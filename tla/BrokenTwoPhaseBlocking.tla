@@ -1,7 +1,7 @@
 ----------------------- MODULE BrokenTwoPhaseBlocking -----------------------
 (***************************************************************************)
 (* Two-phase execution is blocking. This spec is TwoPhaseExecution,        *)
-(* unchanged, checked against a claim it cannot meet: that a node which   *)
+(* unchanged, checked against a claim it cannot meet: that a node which    *)
 (* prepared an operation eventually commits or aborts it.                  *)
 (*                                                                         *)
 (* Expected: TLC reports PreparedNodesDecide violated. The counterexample  *)

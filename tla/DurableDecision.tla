@@ -46,9 +46,10 @@ Init ==
     /\ responses = {}
     /\ crashed = [n \in Nodes |-> FALSE]
 
-(* A prepare for generation g reaches n. The promise is made in memory at    *)
-(* once, so a later prepare is judged against it, and its write starts. The  *)
-(* reply waits for the write. A write still in flight is superseded.         *)
+(* A prepare for generation g reaches n. The promise is made in memory at  *)
+(* once, so that a later prepare is judged against it, and its write       *)
+(* starts; the reply waits for the write. A write still in flight is       *)
+(* superseded by the new one.                                              *)
 ReceivePrepare(n, g) ==
     /\ ~crashed[n]
     /\ g > memPromised[n]
@@ -65,8 +66,8 @@ CompleteWrite(n) ==
     /\ pendingWrite' = [pendingWrite EXCEPT ![n] = 0]
     /\ UNCHANGED <<memPromised, crashed>>
 
-(* n crashes: memory is rebuilt from storage, an unfinished write is lost.   *)
-(* Replies already sent cannot be taken back.                               *)
+(* n crashes: memory is rebuilt from storage, an unfinished write is lost. *)
+(* Replies already sent cannot be taken back.                              *)
 CrashAndRecover(n) ==
     /\ ~crashed[n]
     /\ crashed' = [crashed EXCEPT ![n] = TRUE]
@@ -98,7 +99,7 @@ MemoryAheadOfDurable ==
 
 (* Not in the reference's .cfg, and it does not change the state count: a  *)
 (* node that is up remembers every promise it sent, even across a crash,   *)
-(* so it can never promise the same generation twice.                     *)
+(* so it can never promise the same generation twice.                      *)
 PromisesKept ==
     \A r \in responses : crashed[r.from] \/ memPromised[r.from] >= r.gen
 ===============================================================================

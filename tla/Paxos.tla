@@ -5,7 +5,7 @@
 (*                                                                         *)
 (* A proposer owns a ballot. Phase 1: it asks every acceptor to promise    *)
 (* the ballot; an acceptor promises if the ballot is higher than any it    *)
-(* promised, and reports what it accepted so far. Phase 2: with promises  *)
+(* promised, and reports what it accepted so far. Phase 2: with promises   *)
 (* from a majority, the proposer proposes the value accepted in the        *)
 (* highest ballot among them, or its own value if none accepted anything;  *)
 (* an acceptor accepts unless it promised a higher ballot. A value is      *)
@@ -20,7 +20,7 @@
 (* Claimed: Agreement (at most one value is chosen). Termination is not    *)
 (* claimed (duelling proposers may never finish, FLP); an acceptor can     *)
 (* always crash, so no state is final and the deadlock check passes        *)
-(* trivially.                                                             *)
+(* trivially.                                                              *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets, TLC
 
@@ -65,8 +65,8 @@ Init ==
     /\ outbox = [a \in Acceptors |-> {}]
     /\ msgs = {}
 
-(* How an acceptor answers: after its state is durable. The broken spec     *)
-(* replaces this with an answer sent at once.                               *)
+(* How an acceptor answers: after its state is durable. The broken spec    *)
+(* replaces this with an answer sent at once.                              *)
 Answer(a, m) ==
     /\ outbox' = [outbox EXCEPT ![a] = @ \cup {m}]
     /\ UNCHANGED msgs
@@ -128,8 +128,8 @@ Persist(a) ==
     /\ outbox' = [outbox EXCEPT ![a] = {}]
     /\ UNCHANGED memory
 
-(* a crashes and restarts from storage: an unfinished write, and the        *)
-(* answers waiting for it, are lost.                                        *)
+(* a crashes and restarts from storage: an unfinished write, and the       *)
+(* answers waiting for it, are lost.                                       *)
 CrashAndRecover(a) ==
     /\ memory' = [memory EXCEPT ![a] = disk[a]]
     /\ outbox' = [outbox EXCEPT ![a] = {}]
@@ -160,10 +160,10 @@ Agreement == Cardinality(Chosen) <= 1
 (* of each class of states that differ only by renaming them.              *)
 Symmetry == Permutations(Acceptors) \cup Permutations(Values)
 
-(* The durable-decision rule, as in DurableDecision: every answer an        *)
+(* The durable-decision rule, as in DurableDecision: every answer an       *)
 (* acceptor sent is backed by its storage.                                 *)
 AnswersAreDurable ==
     \A m \in msgs :
         /\ m.type = "promise" => disk[m.from].promised >= m.ballot
-        /\ m.type = "accepted" => disk[m.from].promised >= m.ballot
+        /\ m.type = "accepted" => disk[m.from].acceptedBallot >= m.ballot
 =============================================================================

@@ -13,7 +13,7 @@
 (* and a restart keeps them. BrokenRaftVolatileVote forgets them.          *)
 (*                                                                         *)
 (* Logs are left out: election safety does not depend on them (the         *)
-(* election restriction is about leader completeness, not about the       *)
+(* election restriction is about leader completeness, not about the        *)
 (* number of leaders). Votes that are refused are not sent; a refusal only *)
 (* carries a term, and terms spread through requests here.                 *)
 (*                                                                         *)
@@ -71,14 +71,14 @@ Timeout(s) ==
     /\ msgs' = msgs \cup {[type |-> "requestVote", term |-> currentTerm[s] + 1, from |-> s]}
     /\ UNCHANGED elected
 
-(* The vote rule: in my (possibly just adopted) term, I have not voted for  *)
+(* The vote rule: in my (possibly just adopted) term, I have not voted for *)
 (* anyone else.                                                            *)
 MayGrant(term, votedForInTerm, candidate, requestTerm) ==
     /\ requestTerm = term
     /\ votedForInTerm \in {Nobody, candidate}
 
-(* s handles c's request for a vote: first any higher term is adopted (and  *)
-(* s becomes a follower with no vote in it), then the vote rule decides.    *)
+(* s handles c's request for a vote: first any higher term is adopted (and *)
+(* s becomes a follower with no vote in it), then the vote rule decides.   *)
 HandleRequestVote(s, c, t) ==
     LET newer == t > currentTerm[s]
         term == IF newer THEN t ELSE currentTerm[s]
@@ -132,7 +132,7 @@ Spec == Init /\ [][Next]_vars
 ElectionSafety ==
     \A e, f \in elected : e.term = f.term => e.leader = f.leader
 
-(* A server votes at most once per term: no two vote messages of one term   *)
+(* A server votes at most once per term: no two vote messages of one term  *)
 (* from the same server to different candidates.                           *)
 OneVotePerTerm ==
     \A m, n \in msgs :

@@ -15,11 +15,11 @@
 (*                                                                         *)
 (* What is claimed:                                                        *)
 (*  - Atomicity: no node commits an operation that another node aborted;   *)
-(*    a node commits or aborts only what the coordinator decided, and a   *)
-(*    commit had a majority of accepts.                                   *)
+(*    a node commits or aborts only what the coordinator decided; a commit *)
+(*    had a majority of accepts.                                           *)
 (*  - Progress unless the coordinator crashes before deciding: every live  *)
-(*    node eventually commits or aborts (NoBlockingUnlessCoordinatorCrashes*)
-(*    under weak fairness of every step but crashes and timeouts).         *)
+(*    node eventually commits or aborts, under weak fairness of every step *)
+(*    but crashes and timeouts (NoBlockingUnlessCoordinatorCrashes).       *)
 (* What is not: termination. When the coordinator crashes after nodes      *)
 (* prepared, they hold the operation and can decide nothing alone; that is *)
 (* the blocking problem. BrokenTwoPhaseBlocking shows the unconditional    *)
@@ -80,8 +80,8 @@ ClientRequest(c) ==
     /\ msgs' = msgs \cup {[type |-> "accept", op |-> c]}
     /\ UNCHANGED <<participant, counter, down>>
 
-(* Node n stores the operation as prepared and says so; it never refuses.   *)
-(* An accept arriving after n already learnt the outcome is ignored.        *)
+(* Node n stores the operation as prepared and says so; it never refuses.  *)
+(* An accept arriving after n already learnt the outcome is ignored.       *)
 Accept(n, op) ==
     /\ n \notin down
     /\ [type |-> "accept", op |-> op] \in msgs
@@ -109,8 +109,8 @@ Abort(c) ==
     /\ msgs' = msgs \cup {[type |-> "abort", op |-> c]}
     /\ UNCHANGED <<participant, counter, down>>
 
-(* A node applies a committed increment, prepared or not (it may have been  *)
-(* outside the majority, its accept still on the way).                      *)
+(* A node applies a committed increment, prepared or not (it may have been *)
+(* outside the majority, its accept still on the way).                     *)
 LearnCommit(n, op) ==
     /\ n \notin down
     /\ [type |-> "commit", op |-> op] \in msgs
@@ -142,7 +142,7 @@ Next ==
     \/ \E c \in Coordinators : Abort(c) \/ Crash(c)
 
 (* Weak fairness of the protocol as a whole: while some step of it is      *)
-(* possible, one is taken. Every step moves an operation forward, so this   *)
+(* possible, one is taken. Every step moves an operation forward, so this  *)
 (* is enough for every possible step to happen eventually.                 *)
 Fairness == WF_vars(ProtocolStep)
 

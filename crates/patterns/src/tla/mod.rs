@@ -11,10 +11,10 @@
 //! [`Report`]: states generated and distinct, depth, the verdict, and for a violation the
 //! [`Trace`]: every state as typed [`Value`]s, with the [`Action`] that led to it.
 //!
-//! A trace is what a replay drives: step through [`Trace::steps`], match each action's name, and
-//! recover its arguments from what changed ([`State::differences`]: TLC 2.15 names an action but
-//! does not print its arguments), then make the same thing happen to the Rust protocol in the
-//! simulator and check the same property there.
+//! A trace is what a replay drives: walk [`Trace::transitions`], match each action's name,
+//! recover its arguments from what it changed ([`Transition::changes`]: TLC 2.15 names an action
+//! but does not print its arguments), make the same thing happen to the Rust protocol in the
+//! simulator, and check the same property there.
 //!
 //! ```
 //! use patterns::tla::{Report, Value, Violation};
@@ -33,11 +33,11 @@
 //! "#;
 //! let report = Report::parse(output).unwrap();
 //! assert_eq!(report.violation(), Some(&Violation::Invariant("ResponseImpliesDurable".into())));
-//! let trace = report.trace().unwrap();
-//! assert_eq!(trace.steps[1].action.name(), "ReceivePrepare");
-//! let changes = trace.steps[1].state.differences(&trace.steps[0].state);
-//! assert_eq!(changes[0].0, "responses");
-//! let response = changes[0].1.after.as_ref().unwrap();
+//! let step = report.trace().unwrap().transitions().next().unwrap();
+//! assert_eq!(step.action.name(), "ReceivePrepare");
+//! let (variable, change) = &step.changes()[0];
+//! assert_eq!(*variable, "responses");
+//! let response = change.after.as_ref().unwrap(); // a set element that appeared
 //! assert_eq!(response.get("from"), Some(&Value::ModelValue("n1".into())));
 //! ```
 
@@ -45,7 +45,7 @@ mod report;
 mod run;
 mod value;
 
-pub use report::{Action, Report, State, Step, Trace, TraceEnd, Verdict, Violation};
+pub use report::{Action, Report, State, Step, Trace, TraceEnd, Transition, Verdict, Violation};
 pub use run::{Expectation, Spec, Tlc, specs_dir};
 pub use value::{Difference, Value, ValueError, diff, parse_value};
 

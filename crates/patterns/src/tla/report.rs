@@ -102,6 +102,39 @@ pub struct Trace {
     pub end: TraceEnd,
 }
 
+impl Trace {
+    /// Each step after the initial state with the state it started from: what a replay walks
+    /// through, one action at a time.
+    pub fn transitions(&self) -> impl Iterator<Item = Transition<'_>> {
+        self.steps
+            .windows(2)
+            .enumerate()
+            .map(|(i, pair)| Transition {
+                number: i + 2,
+                action: &pair[1].action,
+                before: &pair[0].state,
+                after: &pair[1].state,
+            })
+    }
+}
+
+/// One step of a trace: `action` took the system from `before` to `after`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transition<'a> {
+    /// TLC's number of the state reached (the initial state is 1).
+    pub number: usize,
+    pub action: &'a Action,
+    pub before: &'a State,
+    pub after: &'a State,
+}
+
+impl<'a> Transition<'a> {
+    /// What the action changed: see [`State::differences`].
+    pub fn changes(&self) -> Vec<(&'a str, Difference)> {
+        self.after.differences(self.before)
+    }
+}
+
 /// How a trace ends.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TraceEnd {
@@ -588,4 +621,98 @@ fn is_trace_boundary(line: &str) -> bool {
         || line.starts_with("Error: ")
         || figures(line).is_some()
         || line.starts_with("Finished ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines TLC prints, and near misses of them.
+    const LINES: &[&str] = &[
+        "TLC2 Version 2.15 of Day Month 20?? (rev: d5b5a7f)",
+        "TLC2 Version ",
+        "Model checking completed. No error has been found.",
+        "Error: Invariant Inv is violated.",
+        "Error: Invariant Inv is violated by the initial state:",
+        "Error: Invariant  is violated.",
+        "Error: Action property Act is violated.",
+        "Error: Property P is violated by the initial state:",
+        "Error: Deadlock reached.",
+        "Error: Temporal properties were violated.",
+        "Error: The behavior up to this point is:",
+        "Error: The following behavior constitutes a counter-example:",
+        "Error: TLC threw an unexpected exception.",
+        "State 1: <Initial predicate>",
+        "State 2: <Next line 5, col 9 to line 5, col 27 of module T>",
+        "State 2: <>",
+        "State 3: Stuttering",
+        "State x: <Next>",
+        "State 99999999999999999999999: <Next>",
+        "Back to state 1: <Next line 1, col 1 to line 1, col 2 of module T>",
+        "Back to state 0: <Next>",
+        "Back to state",
+        "/\\ x = 1",
+        "/\\ y = (n1 :> {1, 2} @@",
+        "  n2 :> {} )",
+        "/\\ z = [a |-> <<1, \"s\">>]",
+        "/\\ = 1",
+        "x = 2",
+        "/\\ x = {1,",
+        "",
+        "3 states generated, 3 distinct states found, 0 states left on queue.",
+        "18446744073709551616 states generated, 1 distinct states found, 0 states left on queue.",
+        "The depth of the complete state graph search is 3.",
+        "The depth of the complete state graph search is -1.",
+        "Finished in 01s at (2026-11-29 20:14:03)",
+        "@!@!@STARTMSG 2110:1 @!@!@",
+        "***Parse Error***",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_sequence_of_tlc_lines_reads_or_errs_without_panicking(
+            picks in prop::collection::vec(0..LINES.len(), 0..40)
+        ) {
+            let text: Vec<&str> = picks.iter().map(|&i| LINES[i]).collect();
+            if let Ok(report) = Report::parse(&text.join("\n")) {
+                // Whatever was read is consistent: a violation has a trace from the initial state.
+                if let Some(trace) = report.trace() {
+                    prop_assert!(!trace.steps.is_empty());
+                    prop_assert_eq!(&trace.steps[0].action, &Action::Initial);
+                    if let TraceEnd::BackTo { state, .. } = trace.end {
+                        prop_assert!(state < trace.steps.len());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn action_labels() {
+        assert_eq!(parse_action("<Initial predicate>"), Ok(Action::Initial));
+        assert_eq!(
+            parse_action("<ReceivePrepare line 41, col 5 to line 46, col 41 of module M>"),
+            Ok(Action::Named {
+                name: "ReceivePrepare".into(),
+                module: Some("M".into()),
+                location: Some("line 41, col 5 to line 46, col 41".into()),
+            })
+        );
+        assert_eq!(
+            parse_action("<Next>").map(|a| a.name().to_string()),
+            Ok("Next".into())
+        );
+        assert!(parse_action("<>").is_err());
+        assert!(parse_action("Next").is_err());
+        assert!(parse_action("< of module M>").is_err());
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12_167), "12,167");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

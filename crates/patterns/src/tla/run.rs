@@ -348,6 +348,11 @@ impl Spec {
         Spec::from_cfg(name, &dir, &text).map_err(|reason| TlcError::Spec { path: cfg, reason })
     }
 
+    /// The spec `name` of the project's `tla/` ([`specs_dir`]).
+    pub fn named(name: &str) -> Result<Spec, TlcError> {
+        Spec::load(specs_dir(), name)
+    }
+
     /// Every spec in `dir` (every `Name.cfg`), by name.
     pub fn all(dir: impl AsRef<Path>) -> Result<Vec<Spec>, TlcError> {
         let dir = dir.as_ref();
