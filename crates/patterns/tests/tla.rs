@@ -30,6 +30,17 @@ fn names(report: &Report) -> Vec<&str> {
         .collect()
 }
 
+/// Held by every test that writes a program or starts a process. Linux refuses to execute a file
+/// that some process has open for writing ("text file busy"), and a process forked by another
+/// test thread while a stand-in `java` is being written would hold it open.
+static PROCESSES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn processes() -> std::sync::MutexGuard<'static, ()> {
+    PROCESSES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn mv(name: &str) -> Value {
     Value::ModelValue(name.to_string())
 }
@@ -431,6 +442,7 @@ fn every_spec_in_tla_follows_the_rule() {
 
 #[test]
 fn a_missing_jar_or_java_is_a_clear_error() {
+    let _processes = processes();
     let missing = Tlc::new("java", "/nonexistent/tla2tools.jar").unwrap_err();
     assert!(matches!(missing, TlcError::JarMissing { .. }));
     assert!(missing.to_string().contains("make setup"));
@@ -473,6 +485,7 @@ mod with_a_stand_in_java {
 
     #[test]
     fn java_8_is_refused_with_the_way_to_install_a_newer_one() {
+        let _processes = processes();
         let dir = tempfile::tempdir().unwrap();
         let java = fake_java(dir.path(), "java version \"1.8.0_292\"", "exit 0");
         let err = Tlc::new(&java, jar(dir.path())).unwrap_err();
@@ -490,6 +503,7 @@ mod with_a_stand_in_java {
 
     #[test]
     fn a_run_is_read_into_a_report_and_judged() {
+        let _processes = processes();
         let dir = tempfile::tempdir().unwrap();
         let recorded = fixtures().join("broken-two-phase-blocking.out");
         let java = fake_java(
@@ -528,71 +542,44 @@ mod with_a_stand_in_java {
 
     #[test]
     fn tlc_failing_for_another_reason_says_so() {
+        let _processes = processes();
         let dir = tempfile::tempdir().unwrap();
         let spec = Spec::load(specs_dir(), "DurableDecision").unwrap();
-
-        let recorded = fixtures().join("parse-error.out");
-        let java = fake_java(
-            dir.path(),
-            "openjdk version \"21\"",
-            &format!("cat \"{}\"\nexit 150", recorded.display()),
+        let parse_error = format!(
+            "cat \"{}\"\nexit 150",
+            fixtures().join("parse-error.out").display()
         );
-        match Tlc::new(&java, jar(dir.path())).unwrap().check(&spec) {
-            Err(TlcError::Tlc { exit_code, message }) => {
-                assert_eq!(exit_code, Some(150));
-                assert!(
-                    message.contains("Parsing or semantic analysis failed"),
-                    "{message}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-
-        let java = fake_java(
-            dir.path(),
-            "openjdk version \"21\"",
-            "echo 'Error: Could not find or load main class tlc2.TLC' >&2\nexit 1",
-        );
-        let err = Tlc::new(&java, jar(dir.path()))
-            .unwrap()
-            .check(&spec)
-            .unwrap_err();
-        match &err {
-            TlcError::Tlc { exit_code, message } => {
-                assert_eq!(*exit_code, Some(1));
-                assert!(
-                    message.contains("Could not find or load main class"),
-                    "{message}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-
-        let java = fake_java(
-            dir.path(),
-            "openjdk version \"21\"",
-            "echo 'Killed'\nexit 137",
-        );
-        let err = Tlc::new(&java, jar(dir.path()))
-            .unwrap()
-            .check(&spec)
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TlcError::Tlc {
-                    exit_code: Some(137),
-                    ..
-                }
+        // (what the stand-in does, the exit code, words of the message)
+        let cases = [
+            (
+                parse_error.as_str(),
+                150,
+                "Parsing or semantic analysis failed",
             ),
-            "{err:?}"
-        );
+            (
+                "echo 'Error: Could not find or load main class tlc2.TLC' >&2\nexit 1",
+                1,
+                "Could not find or load main class",
+            ),
+            ("echo 'Killed'\nexit 137", 137, "Killed"),
+        ];
+        for (run, code, words) in cases {
+            let java = fake_java(dir.path(), "openjdk version \"21\"", run);
+            match Tlc::new(&java, jar(dir.path())).unwrap().check(&spec) {
+                Err(TlcError::Tlc { exit_code, message }) => {
+                    assert_eq!(exit_code, Some(code), "{run}");
+                    assert!(message.contains(words), "{run}: {message}");
+                }
+                other => panic!("{run}: {other:?}"),
+            }
+        }
     }
 }
 
 /// The real TLC on the smallest broken spec, when `make setup` has installed it and Java is here.
 #[test]
 fn real_tlc_finds_the_forgotten_promise() {
+    let _processes = processes();
     let tlc = match Tlc::locate() {
         Ok(tlc) => tlc.workers(1),
         Err(e) => {
