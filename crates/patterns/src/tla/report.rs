@@ -280,14 +280,9 @@ impl fmt::Display for Trace {
 }
 
 impl Report {
-    /// Reads TLC's plain-text output (stdout and stderr together).
+    /// Reads TLC's plain-text output (stdout and stderr together; not `-tool` mode's).
     pub fn parse(output: &str) -> Result<Report, TlcError> {
-        let lines: Vec<&str> = output
-            .lines()
-            .map(|l| l.trim_end_matches('\r'))
-            // `-tool` mode wraps each message in marker lines; they carry nothing we read.
-            .filter(|l| !l.starts_with("@!@!@"))
-            .collect();
+        let lines: Vec<&str> = output.lines().map(|l| l.trim_end_matches('\r')).collect();
         let mut report = Report {
             tlc_version: None,
             states_generated: None,
