@@ -18,7 +18,8 @@
 //!
 //! Two more tables follow. Our log next to the multi-log store on fjall, a real LSM engine
 //! (`LsmLogStore`, issue 22), appending the same payloads in one thread with a sync every 1, 10
-//! or 100 appends, alternating chunks of 1,000. And reads (spec §3.1 #11): a log spread over
+//! or 100 appends, alternating chunks of 1,000; the log preallocates its segment as fjall
+//! preallocates its journal. And reads (spec §3.1 #11): a log spread over
 //! about 250 small segments, read whole with `read_all` and from its middle index with
 //! `read_from`, next to the same reads as range scans of the LSM store; the best of 5 reads,
 //! from the page cache after a reopen.
@@ -105,7 +106,7 @@ fn repetitions(quick: bool, appends: usize, mode: WriteMode) -> usize {
 /// Our log and the LSM store at the same sync cadences, side by side.
 fn log_against_lsm(quick: bool, parent: &Path, sizes: &[usize]) {
     println!(
-        "\nOur log vs the LSM store (fjall) at the same sync cadence (one thread, chunks of 1,000 alternating)\n"
+        "\nOur log (preallocated) vs the LSM store (fjall) at the same sync cadence (one thread, chunks of 1,000 alternating)\n"
     );
     println!(
         "| appends | payload B | sync every | log entries/s | LSM entries/s | LSM ÷ log | log p50 µs | LSM p50 µs | log p99 µs | LSM p99 µs |"
