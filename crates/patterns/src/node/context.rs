@@ -1,5 +1,6 @@
 //! What a handler may do: everything goes through the context as a recorded effect.
 
+use super::coroutine::{Coroutines, Wakeup};
 use super::{Correlation, Node, ProcessId, ReplyOf, RequestId, Storage, Tick};
 use rand_chacha::ChaCha8Rng;
 
@@ -36,6 +37,9 @@ pub enum Effect<N: Node + ?Sized> {
     Sync,
     /// A note for the trace and the diagrams ("became leader of generation 3").
     Annotate(String),
+    /// Wake a coroutine once every storage write made before this effect is durable
+    /// ([`super::AsyncContext::sync`]).
+    WakeWhenDurable(Wakeup),
 }
 
 /// The effects of one handler call, in the order the handler recorded them.
@@ -52,6 +56,7 @@ pub struct Context<'a, N: Node + ?Sized> {
     outbox: &'a mut Outbox<N>,
     incarnation: u64,
     correlations: &'a mut u64,
+    pub(super) coroutines: &'a mut Coroutines<N>,
 }
 
 /// What a runtime hands a context for one call (kept together so the constructor stays short).
@@ -67,7 +72,11 @@ pub(crate) struct Surroundings<'a> {
 }
 
 impl<'a, N: Node + ?Sized> Context<'a, N> {
-    pub(crate) fn new(around: Surroundings<'a>, outbox: &'a mut Outbox<N>) -> Self {
+    pub(crate) fn new(
+        around: Surroundings<'a>,
+        outbox: &'a mut Outbox<N>,
+        coroutines: &'a mut Coroutines<N>,
+    ) -> Self {
         Context {
             id: around.id,
             peers: around.peers,
@@ -78,6 +87,7 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
             outbox,
             incarnation: around.incarnation,
             correlations: around.correlations,
+            coroutines,
         }
     }
 

@@ -10,8 +10,8 @@
 
 use super::context::Surroundings;
 use super::{
-    Context, Correlation, Durability, Effect, Node, Outbox, ProcessId, ReplyOf, RequestId, Storage,
-    Tick,
+    Context, Coroutines, Correlation, Durability, Effect, Node, Outbox, ProcessId, ReplyOf,
+    RequestId, Storage, Tick, Wakeup,
 };
 use rand_chacha::ChaCha8Rng;
 
@@ -97,6 +97,12 @@ pub struct Host<N: Node, S> {
     awaiting_sync: Vec<(u64, Action<N>)>,
     sync_requested: u64,
     outbox: Outbox<N>,
+    coroutines: Coroutines<N>,
+    /// Coroutines waiting for a sync ([`super::AsyncContext::sync`]), with the write they wait for.
+    awaiting_durable: Vec<(u64, Wakeup)>,
+    /// When the node was last called: a sync that completes resumes coroutines at that time unless
+    /// the runtime says when ([`Host::synced_at`]).
+    last_called: (Tick, i64),
 }
 
 /// A copy of the host at this instant (the simulator's time travel forks a run with it).
@@ -115,6 +121,9 @@ impl<N: Node + Clone, S: Clone> Clone for Host<N, S> {
             awaiting_sync: self.awaiting_sync.clone(),
             sync_requested: self.sync_requested,
             outbox: Vec::new(),
+            coroutines: self.coroutines.fork(),
+            awaiting_durable: Vec::new(),
+            last_called: self.last_called,
         }
     }
 }
@@ -135,7 +144,18 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
             awaiting_sync: Vec::new(),
             sync_requested: 0,
             outbox: Vec::new(),
+            coroutines: Coroutines::new(),
+            awaiting_durable: Vec::new(),
+            last_called: (0, 0),
         }
+    }
+
+    /// A host whose node has already started `incarnation` times in earlier processes: a runtime
+    /// on real files reads the number back at boot (and keeps `incarnation + 1` durably before the
+    /// node serves), so that the next [`Host::start`] begins a life no earlier one has used.
+    pub fn with_incarnation(mut self, incarnation: u64) -> Host<N, S> {
+        self.incarnation = incarnation;
+        self
     }
 
     pub fn init(&self) -> &NodeInit {
@@ -188,6 +208,8 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         self.state = None;
         self.status = NodeStatus::Crashed;
         self.timers.clear();
+        self.coroutines = Coroutines::new();
+        self.awaiting_durable.clear();
         self.awaiting_sync.drain(..).map(|(_, a)| a).collect()
     }
 
@@ -202,9 +224,24 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         }
     }
 
-    /// Calls a handler of a running node with a fresh context, then carries out its effects
-    /// through `rt`. Does nothing if the node is crashed.
+    /// Calls a handler of a running node with a fresh context, runs the coroutines it woke, then
+    /// carries out the effects of both through `rt`. Does nothing if the node is crashed.
     pub fn call(
+        &mut self,
+        rt: &mut impl Runtime<N>,
+        now: Tick,
+        clock_millis: i64,
+        handler: impl FnOnce(&mut N, &mut Context<'_, N>),
+    ) {
+        self.last_called = (now, clock_millis);
+        self.call_once(rt, now, clock_millis, handler);
+        // An effect may have woken a coroutine (a sync that completed at once): run it now.
+        while self.state.is_some() && self.coroutines.has_ready() {
+            self.call_once(rt, now, clock_millis, |_, _| {});
+        }
+    }
+
+    fn call_once(
         &mut self,
         rt: &mut impl Runtime<N>,
         now: Tick,
@@ -225,8 +262,9 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
             incarnation: self.incarnation,
             correlations: &mut self.correlations,
         };
-        let mut ctx = Context::new(around, &mut outbox);
+        let mut ctx = Context::new(around, &mut outbox, &mut self.coroutines);
         handler(state, &mut ctx);
+        ctx.run_coroutines();
         for effect in outbox.drain(..) {
             self.carry_out(rt, effect);
         }
@@ -263,6 +301,14 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
                 }
             }
             Effect::Annotate(text) => rt.annotate(id, text),
+            Effect::WakeWhenDurable(wakeup) => {
+                let after_write = self.storage.written();
+                if self.storage.is_durable(after_write) {
+                    wakeup.fire();
+                } else {
+                    self.awaiting_durable.push((after_write, wakeup));
+                }
+            }
         }
     }
 
@@ -299,7 +345,12 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
     ) {
         self.call(rt, now, clock_millis, |node, ctx| match key {
             TimerKey::Timer(timer) => node.on_timer(ctx, timer),
-            TimerKey::Deadline(correlation) => node.on_expired(ctx, correlation),
+            // A coroutine's round closes by itself; any other deadline is the node's.
+            TimerKey::Deadline(correlation) => {
+                if !ctx.expire_round(correlation) {
+                    node.on_expired(ctx, correlation)
+                }
+            }
         });
     }
 
@@ -312,12 +363,31 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         }
     }
 
-    /// A sync completed (the runtime made the writes durable): sends what it made safe to send.
+    /// A sync completed (the runtime made the writes durable): sends what it made safe to send,
+    /// and resumes the coroutines that waited for it as of the node's last call.
     pub fn synced(&mut self, rt: &mut impl Runtime<N>) {
+        let (now, clock_millis) = self.last_called;
+        self.synced_at(rt, now, clock_millis);
+    }
+
+    /// [`Host::synced`], with the time at which coroutines resume.
+    pub fn synced_at(&mut self, rt: &mut impl Runtime<N>, now: Tick, clock_millis: i64) {
         self.release_synced(rt);
+        if self.state.is_some() && self.coroutines.has_ready() {
+            self.call(rt, now, clock_millis, |_, _| {});
+        }
     }
 
     fn release_synced(&mut self, rt: &mut impl Runtime<N>) {
+        let storage = &self.storage;
+        let (durable, waiting): (Vec<_>, Vec<_>) = self
+            .awaiting_durable
+            .drain(..)
+            .partition(|(after, _)| storage.is_durable(*after));
+        self.awaiting_durable = waiting;
+        for (_, wakeup) in durable {
+            wakeup.fire();
+        }
         if self.awaiting_sync.is_empty() {
             return;
         }
@@ -335,5 +405,10 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
     /// Messages and replies waiting for a sync.
     pub fn awaiting_sync(&self) -> usize {
         self.awaiting_sync.len()
+    }
+
+    /// The node's coroutines (how many run, how many rounds they hold).
+    pub fn coroutines(&self) -> &Coroutines<N> {
+        &self.coroutines
     }
 }

@@ -19,9 +19,12 @@
 //! ([`Pending`], the *Request Waiting List* pattern) whose ids stay unique across restarts,
 //! quorum counting ([`Quorum`]), retried requests answered once ([`IdempotentReceiver`]), and
 //! storage with a key-value side and a log ([`Storage`]). [`Host`] is the adapter a runtime wraps
-//! around a node: it keeps the timers and the messages waiting for a sync.
+//! around a node: it keeps the timers and the messages waiting for a sync, and runs the node's
+//! coroutines ([`Context::spawn`]): a coordinator may be written as straight-line `async` code
+//! over the same correlation ids, deadlines and quorums ([`AsyncContext`]).
 
 mod context;
+mod coroutine;
 mod host;
 mod idempotent;
 mod pending;
@@ -29,6 +32,7 @@ mod quorum;
 mod storage;
 
 pub use context::{Context, Effect, Outbox};
+pub use coroutine::{AsyncContext, Coroutines, Round, Shared, Wakeup};
 pub use host::{Action, Host, NodeInit, NodeStatus, Runtime, TimerKey};
 pub use idempotent::{IdempotentReceiver, Seen};
 pub use pending::{Correlation, Pending};

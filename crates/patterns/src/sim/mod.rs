@@ -931,7 +931,8 @@ impl<N: Node> Simulation<N> {
                     return;
                 }
                 self.hosts[index].storage_mut().make_durable(upto);
-                self.with_host(index, |host, rt, _| host.synced(rt));
+                let clock = self.clocks.millis(index, self.now);
+                self.with_host(index, |host, rt, now| host.synced_at(rt, now, clock));
             }
             Event::ClientDeadline {
                 client,
