@@ -17,8 +17,13 @@
 //! ([`latest`]).
 //!
 //! Switches ([`Config`]) give the correct form and the classic broken variants: R and W (R + W ≤ N
-//! gives stale reads), read repair off / asynchronous / synchronous, and how a failed write is
-//! reported ([`WriteFailure`]).
+//! gives stale reads), read repair off / asynchronous / synchronous, how a failed write is
+//! reported ([`WriteFailure`]), and where versions come from ([`Versioning`]): the wall clock, or
+//! a read of the highest version from a quorum before every write (ABD), which together with
+//! majority quorums and synchronous read repair makes the store linearizable.
+//!
+//! The coordinator exists twice: as the state machine below, and as straight-line `async` code in
+//! [`async_coordinator`] ([`AsyncQuorumKv`]). Both share the replica side and every rule.
 //!
 //! A replica acknowledges a write it did not apply because it already holds a newer version: the
 //! newer version wins in the end anyway, which is what last-write-wins means, so the
@@ -35,6 +40,10 @@
 //! synchronous repair did not reach W replicas in time fails instead of answering as if repaired;
 //! and a failed write is reported as "may have been applied" unless the reference's behaviour is
 //! asked for.
+
+pub mod async_coordinator;
+
+pub use async_coordinator::AsyncQuorumKv;
 
 use super::kv::{KvOp, KvReply};
 use crate::message_kinds;
@@ -107,6 +116,9 @@ pub struct Config {
     /// How long a coordinator waits for a quorum. Keep it below the client's timeout so that a
     /// client hears "failed" rather than nothing.
     pub round_timeout_ticks: Tick,
+    /// Where a write's version comes from (default: the coordinator's wall clock).
+    #[serde(default)]
+    pub versioning: Versioning,
 }
 
 /// A configuration that cannot work.
@@ -131,6 +143,7 @@ impl Config {
             read_repair: ReadRepair::Off,
             write_failure: WriteFailure::Indeterminate,
             round_timeout_ticks: 30,
+            versioning: Versioning::WallClock,
         }
     }
 
@@ -165,6 +178,11 @@ impl Config {
 
     pub fn round_timeout_ticks(mut self, ticks: Tick) -> Config {
         self.round_timeout_ticks = ticks;
+        self
+    }
+
+    pub fn versioning(mut self, versioning: Versioning) -> Config {
+        self.versioning = versioning;
         self
     }
 }
@@ -235,6 +253,8 @@ enum Round {
     /// replies show them stale, and, with synchronous repair, to answer only once W replicas hold
     /// the value read.
     Read(ReadRound),
+    /// Read-before-write versioning: the highest version a read quorum holds, before the write.
+    Query(VersionQuery),
 }
 
 #[derive(Clone, Debug)]
@@ -309,7 +329,7 @@ impl QuorumKv {
         self.rounds.remove(ctx, correlation)
     }
 
-    fn write_failed(&self, reason: &str) -> KvReply {
+    pub(crate) fn write_failed(&self, reason: &str) -> KvReply {
         KvReply::Failed {
             reason: reason.to_string(),
             maybe_applied: self.config.write_failure == WriteFailure::Indeterminate,
@@ -416,27 +436,22 @@ impl QuorumKv {
                 }
             }
             Round::Read(_) => {}
+            Round::Query(query) => {
+                ctx.annotate("version query timed out");
+                let reason = "no read quorum for the version before the deadline".to_string();
+                // Nothing was written yet: the write certainly did not happen.
+                let reply = KvReply::Failed {
+                    reason,
+                    maybe_applied: false,
+                };
+                ctx.reply(query.request, reply);
+            }
         }
     }
 
-    /// Stores `incoming` if it supersedes what this replica holds; durable before acknowledged.
-    fn apply(&mut self, ctx: &mut Context<'_, Self>, key: String, incoming: Versioned) -> bool {
-        if !supersedes(&incoming.version, self.store.get(&key).map(|v| &v.version)) {
-            return false;
-        }
-        ctx.storage()
-            .put_json(&format!("{STORAGE_PREFIX}{key}"), &incoming);
-        self.store.insert(key, incoming);
-        true
-    }
-}
-
-impl Node for QuorumKv {
-    type Message = ReplicaMessage;
-    type Timer = ();
-    type Operation = KvOp;
-
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    /// A (re)started replica: its store is what its disk holds; its write counter starts above
+    /// every number an earlier life used.
+    pub(crate) fn recover<N: Node>(&mut self, ctx: &mut Context<'_, N>) {
         self.counter = ctx.incarnation() << 32;
         let keys: Vec<String> = ctx
             .storage()
@@ -458,25 +473,94 @@ impl Node for QuorumKv {
         }
     }
 
+    /// The replica side of a read: report what is stored, once it is durable.
+    pub(crate) fn serve_get<N: Node<Message = ReplicaMessage>>(
+        &self,
+        ctx: &mut Context<'_, N>,
+        from: ProcessId,
+        correlation: Correlation,
+        key: String,
+    ) {
+        let stored = self.store.get(&key).cloned();
+        // Report only what survives a crash: the value may have been applied by a write
+        // whose sync is still running.
+        ctx.send_when_durable(
+            from,
+            ReplicaMessage::GetOk {
+                correlation,
+                stored,
+            },
+        );
+    }
+
+    /// The replica side of a write (or a repair): apply if newer, acknowledge once durable.
+    pub(crate) fn serve_set<N: Node<Message = ReplicaMessage>>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        from: ProcessId,
+        correlation: Correlation,
+        key: String,
+        value: Versioned,
+    ) {
+        let applied = self.apply(ctx, key, value);
+        // The acknowledgement counts towards a quorum: only once the value is on disk.
+        ctx.send_when_durable(
+            from,
+            ReplicaMessage::SetOk {
+                correlation,
+                applied,
+            },
+        );
+    }
+
+    /// The version of a write that starts now under wall-clock versioning.
+    pub(crate) fn wall_clock_version(
+        &mut self,
+        coordinator: ProcessId,
+        clock_millis: i64,
+    ) -> Version {
+        self.counter += 1;
+        Version {
+            timestamp_millis: clock_millis,
+            coordinator,
+            counter: self.counter,
+        }
+    }
+
+    /// Stores `incoming` if it supersedes what this replica holds; durable before acknowledged.
+    fn apply<N: Node>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        key: String,
+        incoming: Versioned,
+    ) -> bool {
+        if !supersedes(&incoming.version, self.store.get(&key).map(|v| &v.version)) {
+            return false;
+        }
+        ctx.storage()
+            .put_json(&format!("{STORAGE_PREFIX}{key}"), &incoming);
+        self.store.insert(key, incoming);
+        true
+    }
+}
+
+impl Node for QuorumKv {
+    type Message = ReplicaMessage;
+    type Timer = ();
+    type Operation = KvOp;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.recover(ctx);
+    }
+
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: KvOp) {
         match op {
+            KvOp::Write { key, value } if self.config.versioning == Versioning::ReadBeforeWrite => {
+                self.query_version(ctx, request, key, value);
+            }
             KvOp::Write { key, value } => {
-                self.counter += 1;
-                let version = Version {
-                    timestamp_millis: ctx.clock_millis(),
-                    coordinator: ctx.id(),
-                    counter: self.counter,
-                };
-                let quorum = Quorum::of(self.config.write_quorum, ctx.cluster_size());
-                let correlation = self.start_round(ctx, Round::Write { request, quorum });
-                self.ask_all(
-                    ctx,
-                    ReplicaMessage::Set {
-                        correlation,
-                        key,
-                        value: Versioned { value, version },
-                    },
-                );
+                let version = self.wall_clock_version(ctx.id(), ctx.clock_millis());
+                self.start_write(ctx, request, key, Versioned { value, version });
             }
             KvOp::Read { key } => {
                 let round = ReadRound {
@@ -490,13 +574,7 @@ impl Node for QuorumKv {
                 let correlation = self.start_round(ctx, Round::Read(round));
                 self.ask_all(ctx, ReplicaMessage::Get { correlation, key });
             }
-            KvOp::Cas { .. } => ctx.reply(
-                request,
-                KvReply::Failed {
-                    reason: "a last-write-wins store cannot compare-and-set".into(),
-                    maybe_applied: false,
-                },
-            ),
+            KvOp::Cas { .. } => ctx.reply(request, cas_refused()),
         }
     }
 
@@ -509,37 +587,21 @@ impl Node for QuorumKv {
         match message {
             // Replica side.
             ReplicaMessage::Get { correlation, key } => {
-                let stored = self.store.get(&key).cloned();
-                // Report only what survives a crash: the value may have been applied by a write
-                // whose sync is still running.
-                ctx.send_when_durable(
-                    from,
-                    ReplicaMessage::GetOk {
-                        correlation,
-                        stored,
-                    },
-                );
+                self.serve_get(ctx, from, correlation, key);
             }
             ReplicaMessage::Set {
                 correlation,
                 key,
                 value,
-            } => {
-                let applied = self.apply(ctx, key, value);
-                // The acknowledgement counts towards a quorum: only once the value is on disk.
-                ctx.send_when_durable(
-                    from,
-                    ReplicaMessage::SetOk {
-                        correlation,
-                        applied,
-                    },
-                );
-            }
+            } => self.serve_set(ctx, from, correlation, key, value),
             // Coordinator side. Replies to finished or unknown rounds find nothing and are ignored.
             ReplicaMessage::GetOk {
                 correlation,
                 stored,
             } => {
+                if self.version_reply(ctx, correlation, from, &stored) {
+                    return;
+                }
                 let Some(Round::Read(round)) = self.rounds.get_mut(correlation) else {
                     return;
                 };
@@ -557,7 +619,7 @@ impl Node for QuorumKv {
                         self.read_progress(ctx, correlation);
                         false
                     }
-                    None => false,
+                    Some(Round::Query(_)) | None => false,
                 };
                 if let Some(Round::Write { request, .. }) =
                     reached.then(|| self.finish(ctx, correlation)).flatten()
@@ -570,6 +632,128 @@ impl Node for QuorumKv {
 
     fn on_expired(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) {
         self.on_deadline(ctx, correlation);
+    }
+}
+
+/// What a last-write-wins store answers to a compare-and-set.
+pub(crate) fn cas_refused() -> KvReply {
+    KvReply::Failed {
+        reason: "a last-write-wins store cannot compare-and-set".into(),
+        maybe_applied: false,
+    }
+}
+
+// ----- read-before-write versioning (ABD) ----------------------------------------------------------
+//
+// Attiya, Bar-Noy and Dolev, "Sharing Memory Robustly in Message-Passing Systems" (JACM 1995),
+// multi-writer form: a write first reads the highest version from a read quorum, then writes with
+// a higher one. Any write that completed before this one began is held by a write quorum, which
+// meets the read quorum, so the new version is higher than every completed write's, whatever the
+// clocks say. Ties between concurrent writers go to the coordinator id. Reads must also write back
+// what they return before answering (synchronous read repair) for the store to be linearizable.
+
+/// Where a write's version comes from.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Versioning {
+    /// The coordinator's clock (last write wins): a slow clock loses writes, and two writes in
+    /// one millisecond race on coordinator ids.
+    #[default]
+    WallClock,
+    /// ABD: read the highest version from a read quorum, write with a higher one.
+    ReadBeforeWrite,
+}
+
+/// The version of a read-before-write: one more than the highest a read quorum reported.
+pub fn version_after(highest: Option<&Version>, coordinator: ProcessId, counter: u64) -> Version {
+    Version {
+        timestamp_millis: highest.map_or(0, |v| v.timestamp_millis) + 1,
+        coordinator,
+        counter,
+    }
+}
+
+/// A write waiting for the versions of a read quorum.
+#[derive(Clone, Debug)]
+struct VersionQuery {
+    request: RequestId,
+    key: String,
+    value: String,
+    versions: Quorum<Option<Version>>,
+}
+
+impl QuorumKv {
+    /// The version under read-before-write, given the highest version a quorum reported.
+    pub(crate) fn version_after_query(
+        &mut self,
+        highest: Option<&Version>,
+        coordinator: ProcessId,
+    ) -> Version {
+        self.counter += 1;
+        version_after(highest, coordinator, self.counter)
+    }
+
+    fn start_write(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        request: RequestId,
+        key: String,
+        value: Versioned,
+    ) {
+        let quorum = Quorum::of(self.config.write_quorum, ctx.cluster_size());
+        let correlation = self.start_round(ctx, Round::Write { request, quorum });
+        self.ask_all(
+            ctx,
+            ReplicaMessage::Set {
+                correlation,
+                key,
+                value,
+            },
+        );
+    }
+
+    fn query_version(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        request: RequestId,
+        key: String,
+        value: String,
+    ) {
+        let versions = Quorum::of(self.config.read_quorum, ctx.cluster_size());
+        let query = VersionQuery {
+            request,
+            key: key.clone(),
+            value,
+            versions,
+        };
+        let correlation = self.start_round(ctx, Round::Query(query));
+        self.ask_all(ctx, ReplicaMessage::Get { correlation, key });
+    }
+
+    /// A replica's answer to a version query; `false` if `correlation` is not one.
+    fn version_reply(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        correlation: Correlation,
+        from: ProcessId,
+        stored: &Option<Versioned>,
+    ) -> bool {
+        let Some(Round::Query(query)) = self.rounds.get_mut(correlation) else {
+            return false;
+        };
+        let version = stored.as_ref().map(|v| v.version);
+        if query.versions.record(from, version, true) == QuorumState::Reached {
+            let Some(Round::Query(query)) = self.finish(ctx, correlation) else {
+                return true;
+            };
+            let highest = query.versions.accepted().values().flatten().max().copied();
+            let version = self.version_after_query(highest.as_ref(), ctx.id());
+            let value = Versioned {
+                value: query.value,
+                version,
+            };
+            self.start_write(ctx, query.request, query.key, value);
+        }
+        true
     }
 }
 
