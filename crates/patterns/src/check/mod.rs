@@ -29,7 +29,9 @@
 //! assert!(check::sequential(&h, &Register::new(0)).unwrap().is_ok()); // order: read, write
 //! ```
 
+mod append;
 mod budget;
+mod etcd;
 mod linearizable;
 mod memo;
 mod model;
@@ -38,9 +40,11 @@ mod report;
 mod sequential;
 mod workload;
 
+pub use append::{AppendOp, AppendString, Text};
+pub use etcd::{Etcd, EtcdOp};
 pub use model::{
-    Call, CasRegister, Counter, CounterOp, Independent, Model, MultiRegister, MultiRegisterOp,
-    Mutex, MutexOp, Register, RegisterOp, Set, SetOp,
+    Call, CasRegister, Counter, CounterOp, Independent, Keyed, Micro, Model, MultiRegister,
+    MultiRegisterOp, Mutex, MutexOp, Register, RegisterOp, Set, SetOp,
 };
 pub use operations::{Completion, HistoryError, Operation};
 pub use report::{Report, Verdict, Violation};

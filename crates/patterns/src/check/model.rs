@@ -7,6 +7,7 @@
 
 use crate::history::Value;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -113,6 +114,15 @@ pub trait Model: Sync {
 
     /// Reads an operation, or says why the history's operation makes no sense for this model.
     fn op(&self, call: &Call) -> Result<Self::Op, String>;
+
+    /// What a `:fail` completion means for this model (`call.completed` holds the `:fail`
+    /// event's value). Knossos's meaning, the default: the operation never took effect, and the
+    /// checkers leave it out (`None`). A model whose failures are answers returns the operation
+    /// they describe, which took effect between its invocation and its completion as an `:ok`
+    /// one does: etcd's failed compare-and-set says "the value was not the one compared".
+    fn failed(&self, _call: &Call) -> Result<Option<Self::Op>, String> {
+        Ok(None)
+    }
 
     /// The state after `op` takes effect in `state`, or `None` if `op` could not have returned
     /// what it returned there.
@@ -327,12 +337,20 @@ impl MultiRegister {
     }
 }
 
-/// An operation of [`MultiRegister`].
+/// One step of a [`MultiRegister`] operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MultiRegisterOp {
-    /// Keys read and the value seen for each (`None`: unknown).
-    Read(Vec<(Value, Option<Value>)>),
-    Write(Vec<(Value, Value)>),
+pub enum Micro {
+    /// A key read and the value seen (`None`: unknown).
+    Read(Value, Option<Value>),
+    Write(Value, Value),
+}
+
+/// An operation of [`MultiRegister`]: its micro-operations, applied in order as one atomic
+/// step (a read after a write of the same key sees that write). A `:read` of a map is all reads,
+/// a `:write` of a map all writes, a `:txn` whatever its vector says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultiRegisterOp {
+    pub micro: Vec<Micro>,
 }
 
 fn map_entries(value: &Value) -> Result<Vec<(Value, Value)>, String> {
@@ -343,6 +361,36 @@ fn map_entries(value: &Value) -> Result<Vec<(Value, Value)>, String> {
             "a multi-register value must be a map {{key value}}, found {other}"
         )),
     }
+}
+
+/// Knossos's transaction: a vector of `[:read k v]` and `[:write k v]`.
+fn transaction(value: &Value, nil_is_value: bool) -> Result<Vec<Micro>, String> {
+    let Value::Vector(steps) = value else {
+        return Err(format!(
+            "a :txn operation's value must be a vector of [:read k v] and [:write k v], found {value}"
+        ));
+    };
+    steps
+        .iter()
+        .map(|step| match step {
+            Value::Vector(parts) if parts.len() == 3 => match &parts[0] {
+                Value::Keyword(f) if f == "read" || f == "r" => {
+                    let v = &parts[2];
+                    let known = nil_is_value || !v.is_nil();
+                    Ok(Micro::Read(parts[1].clone(), known.then(|| v.clone())))
+                }
+                Value::Keyword(f) if f == "write" || f == "w" => {
+                    Ok(Micro::Write(parts[1].clone(), parts[2].clone()))
+                }
+                other => Err(format!(
+                    "a :txn micro-operation is :read or :write, found {other}"
+                )),
+            },
+            other => Err(format!(
+                "a :txn micro-operation is [:read k v] or [:write k v], found {other}"
+            )),
+        })
+        .collect()
 }
 
 impl MultiRegister {
@@ -365,44 +413,59 @@ impl Model for MultiRegister {
         Vec::new()
     }
     fn op(&self, call: &Call) -> Result<MultiRegisterOp, String> {
-        match call.f.as_str() {
-            "read" => {
-                let seen = match &call.completed {
-                    Some(v) => map_entries(v)?
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let known = call.nil_is_value || !v.is_nil();
-                            (k, known.then_some(v))
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                };
-                Ok(MultiRegisterOp::Read(seen))
+        let micro = match call.f.as_str() {
+            "read" => match &call.completed {
+                Some(v) => map_entries(v)?
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let known = call.nil_is_value || !v.is_nil();
+                        Micro::Read(k, known.then_some(v))
+                    })
+                    .collect(),
+                None => Vec::new(),
+            },
+            "write" => map_entries(&call.invoked)?
+                .into_iter()
+                .map(|(k, v)| Micro::Write(k, v))
+                .collect(),
+            // An :ok transaction's completion holds what its reads saw; an open one, only what
+            // it asked (its reads unknown).
+            "txn" => transaction(
+                call.completed.as_ref().unwrap_or(&call.invoked),
+                call.nil_is_value,
+            )?,
+            _ => {
+                return Err(call.unknown_function(
+                    "multi-register",
+                    ":read, :write or :txn",
+                ));
             }
-            "write" => Ok(MultiRegisterOp::Write(map_entries(&call.invoked)?)),
-            _ => Err(call.unknown_function("multi-register", ":read or :write")),
-        }
+        };
+        Ok(MultiRegisterOp { micro })
     }
     fn step(&self, state: &Self::State, op: &MultiRegisterOp) -> Option<Self::State> {
-        match op {
-            MultiRegisterOp::Read(seen) => seen
-                .iter()
-                .all(|(k, v)| read_allows(v, self.get(state, k)))
-                .then(|| state.clone()),
-            MultiRegisterOp::Write(writes) => {
-                let mut next = state.clone();
-                for (k, v) in writes {
-                    match next.binary_search_by(|(key, _)| key.cmp(k)) {
-                        Ok(i) => next[i].1 = v.clone(),
-                        Err(i) => next.insert(i, (k.clone(), v.clone())),
+        let mut next: Option<Self::State> = None;
+        for m in &op.micro {
+            let current = next.as_deref().unwrap_or(state);
+            match m {
+                Micro::Read(k, v) => {
+                    if !read_allows(v, self.get(current, k)) {
+                        return None;
                     }
                 }
-                Some(next)
+                Micro::Write(k, v) => {
+                    let written = next.get_or_insert_with(|| state.clone());
+                    match written.binary_search_by(|(key, _)| key.cmp(k)) {
+                        Ok(i) => written[i].1 = v.clone(),
+                        Err(i) => written.insert(i, (k.clone(), v.clone())),
+                    }
+                }
             }
         }
+        Some(next.unwrap_or_else(|| state.clone()))
     }
     fn is_read_only(&self, op: &MultiRegisterOp) -> bool {
-        matches!(op, MultiRegisterOp::Read(_))
+        op.micro.iter().all(|m| matches!(m, Micro::Read(..)))
     }
     fn heap_bytes(&self, state: &Self::State) -> usize {
         state.capacity() * size_of::<(Value, Value)>()
@@ -412,11 +475,20 @@ impl Model for MultiRegister {
                 .sum::<usize>()
     }
     fn describe(&self, state: &Self::State, op: &MultiRegisterOp) -> String {
-        if let MultiRegisterOp::Read(seen) = op {
-            for (k, v) in seen {
-                let held = self.get(state, k);
-                if let Some(v) = v.as_ref().filter(|v| *v != held) {
+        let mut current = state.clone();
+        for m in &op.micro {
+            match m {
+                Micro::Read(k, Some(v)) if v != self.get(&current, k) => {
+                    let held = self.get(&current, k);
                     return format!("it read {v} at key {k}, but that key held {held}");
+                }
+                Micro::Read(..) => {}
+                Micro::Write(k, v) => {
+                    current = self
+                        .step(&current, &MultiRegisterOp {
+                            micro: vec![Micro::Write(k.clone(), v.clone())],
+                        })
+                        .expect("a write always applies");
                 }
             }
         }
@@ -446,22 +518,71 @@ fn split_tuple(value: &Value) -> Option<(&Value, &Value)> {
     }
 }
 
+/// The states of an [`Independent`] model's keys that are not in their initial state, sorted by
+/// key (so that equal states are equal values, which the searches merge). A single key, the case
+/// of every step when the linearizability search runs key by key, is held without an allocation;
+/// keys are shared, never copied.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Keyed<S> {
+    Empty,
+    One((Arc<Value>, S)),
+    /// Two or more keys.
+    Many(Vec<(Arc<Value>, S)>),
+}
+
+impl<S: Clone> Keyed<S> {
+    /// Every key's state, sorted by key.
+    pub fn entries(&self) -> &[(Arc<Value>, S)] {
+        match self {
+            Keyed::Empty => &[],
+            Keyed::One(entry) => std::slice::from_ref(entry),
+            Keyed::Many(entries) => entries,
+        }
+    }
+
+    /// The state of `key`, if it is not the initial one.
+    pub fn get(&self, key: &Value) -> Option<&S> {
+        let entries = self.entries();
+        entries
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| &entries[i].1)
+    }
+
+    /// The same states with `key`'s set to `state` (`None`: back to the initial state).
+    fn with(&self, key: &Arc<Value>, state: Option<S>) -> Keyed<S> {
+        let mut entries = self.entries().to_vec();
+        match (entries.binary_search_by(|(k, _)| k.cmp(key)), state) {
+            (Ok(i), Some(s)) => entries[i].1 = s,
+            (Ok(i), None) => {
+                entries.remove(i);
+            }
+            (Err(i), Some(s)) => entries.insert(i, (key.clone(), s)),
+            (Err(_), None) => {}
+        }
+        match entries.len() {
+            0 => Keyed::Empty,
+            1 => Keyed::One(entries.pop().expect("one entry")),
+            _ => Keyed::Many(entries),
+        }
+    }
+}
+
 impl<M: Model> Model for Independent<M> {
-    /// The state of every key not in its initial state, sorted by key.
-    type State = Vec<(Value, M::State)>;
+    type State = Keyed<M::State>;
     /// The key and the operation on it.
-    type Op = (Value, M::Op);
+    type Op = (Arc<Value>, M::Op);
 
     fn name(&self) -> String {
         format!("independent {}", self.each.name())
     }
     fn init(&self) -> Self::State {
-        Vec::new()
+        Keyed::Empty
     }
     fn op(&self, call: &Call) -> Result<Self::Op, String> {
         let (key, invoked) = split_tuple(&call.invoked).ok_or_else(|| {
             format!(
-                "operations on independent keys carry [key value] tuples, found {}",
+                "operations on independent keys carry [key value] tuples (or a :key), found {}",
                 call.invoked
             )
         })?;
@@ -486,49 +607,53 @@ impl<M: Model> Model for Independent<M> {
         let inner = self
             .each
             .op(&call.with_values(invoked.clone(), completed))?;
-        Ok((key.clone(), inner))
+        Ok((Arc::new(key.clone()), inner))
+    }
+    fn failed(&self, call: &Call) -> Result<Option<Self::Op>, String> {
+        let Some((key, invoked)) = split_tuple(&call.invoked) else {
+            return self.op(call).map(|_| None);
+        };
+        let completed = call
+            .completed
+            .as_ref()
+            .map(|v| split_tuple(v).map_or(v, |(_, inner)| inner).clone());
+        let inner = self
+            .each
+            .failed(&call.with_values(invoked.clone(), completed))?;
+        Ok(inner.map(|op| (Arc::new(key.clone()), op)))
     }
     fn step(&self, state: &Self::State, (key, op): &Self::Op) -> Option<Self::State> {
-        let found = state.binary_search_by(|(k, _)| k.cmp(key));
-        let current = match found {
-            Ok(i) => &state[i].1,
-            Err(_) => &self.each.init(),
+        let current = state.get(key);
+        let next = match current {
+            Some(s) => self.each.step(s, op)?,
+            None => self.each.step(&self.each.init(), op)?,
         };
-        let next = self.each.step(current, op)?;
-        if next == *current {
+        if current.is_some_and(|s| *s == next) {
             return Some(state.clone());
         }
-        // A key whose state is the initial one is left out, so that equal states are equal
-        // vectors (the searches merge equal states).
         let initial = next == self.each.init();
-        let mut state = state.clone();
-        match found {
-            Ok(i) if initial => {
-                state.remove(i);
-            }
-            Ok(i) => state[i].1 = next,
-            Err(_) if initial => {}
-            Err(i) => state.insert(i, (key.clone(), next)),
+        if current.is_none() && initial {
+            return Some(state.clone());
         }
-        Some(state)
+        Some(state.with(key, (!initial).then_some(next)))
     }
     fn partition(&self, (key, _): &Self::Op) -> Option<Value> {
-        Some(key.clone())
+        Some((**key).clone())
     }
     fn is_read_only(&self, (_, op): &Self::Op) -> bool {
         self.each.is_read_only(op)
     }
     fn heap_bytes(&self, state: &Self::State) -> usize {
-        state.capacity() * size_of::<(Value, M::State)>()
-            + state
+        let entries = state.entries();
+        let spilled = if entries.len() > 1 { entries.len() } else { 0 };
+        spilled * size_of::<(Arc<Value>, M::State)>()
+            + entries
                 .iter()
-                .map(|(k, s)| k.heap_bytes() + self.each.heap_bytes(s))
+                .map(|(_, s)| self.each.heap_bytes(s))
                 .sum::<usize>()
     }
     fn describe(&self, state: &Self::State, (key, op): &Self::Op) -> String {
-        let current = state
-            .binary_search_by(|(k, _)| k.cmp(key))
-            .map_or_else(|_| self.each.init(), |i| state[i].1.clone());
+        let current = state.get(key).cloned().unwrap_or_else(|| self.each.init());
         format!("at key {key}: {}", self.each.describe(&current, op))
     }
 }

@@ -1,7 +1,9 @@
 //! From events to operations, with Knossos's meaning of each completion (spec §1.14).
 //!
 //! * `:ok` — the operation took effect between its invocation and its completion.
-//! * `:fail` — it never took effect: it is dropped here and no checker ever sees it.
+//! * `:fail` — it never took effect: it is dropped here and no checker ever sees it; unless the
+//!   model reads it as an answer ([`Model::failed`]: etcd's failed compare-and-set), which then
+//!   took effect as an `:ok` operation does.
 //! * `:info`, or an invocation never completed — it may have taken effect at any moment after its
 //!   invocation, up to the end of time, or never. Its interval stays open.
 
@@ -17,6 +19,10 @@ use std::fmt;
 pub enum Completion {
     /// It took effect, and its result is known.
     Ok,
+    /// `:fail`, which the model reads as a definite answer ([`Model::failed`]): it took effect
+    /// between its invocation and its completion, as an `:ok` operation does. (A `:fail` that
+    /// means "never happened" leaves no operation.)
+    Fail,
     /// `:info` or no completion: it may or may not have taken effect.
     Info,
 }
@@ -43,7 +49,8 @@ pub struct Operation {
 }
 
 impl Operation {
-    /// A short label: `write 3`, `read → 3`, `cas [1 2]`, `write 3 → ?` (not known to have happened).
+    /// A short label: `write 3`, `read → 3`, `cas [1 2]`, `cas [1 2] → fail`, `write 3 → ?` (not
+    /// known to have happened).
     pub fn label(&self) -> String {
         let mut out = self.f.clone();
         if !self.invoked.is_nil() {
@@ -51,15 +58,17 @@ impl Operation {
         }
         match (&self.completed, self.completion) {
             (_, Completion::Info) => out.push_str(" → ?"),
+            (_, Completion::Fail) => out.push_str(" → fail"),
             (Some(v), _) if *v != self.invoked => out.push_str(&format!(" → {v}")),
             _ => {}
         }
         out
     }
 
-    /// Whether this operation is known to have taken effect.
+    /// Whether this operation is known to have taken effect (`:ok`, or a `:fail` that is an
+    /// answer).
     pub fn is_ok(&self) -> bool {
-        self.completion == Completion::Ok
+        self.completion != Completion::Info
     }
 
     /// The process as a learner knows it: its name when the history has one.
@@ -160,12 +169,14 @@ pub(crate) fn operations<M: Model>(
     for p in pending {
         let invoke = &history.events[p.invoke];
         let (completed, completion, complete_index) = match p.end {
-            Some((_, EventType::Fail)) => continue,
-            Some((i, EventType::Ok)) => (
-                Some(history.events[i].value.clone()),
-                Completion::Ok,
-                Some(i),
-            ),
+            Some((i, kind @ (EventType::Ok | EventType::Fail))) => {
+                let completion = if kind == EventType::Ok {
+                    Completion::Ok
+                } else {
+                    Completion::Fail
+                };
+                (Some(history.events[i].value.clone()), completion, Some(i))
+            }
             _ => (None, Completion::Info, None),
         };
         let call = Call {
@@ -174,10 +185,17 @@ pub(crate) fn operations<M: Model>(
             completed: completed.clone(),
             nil_is_value,
         };
-        let op = model.op(&call).map_err(|message| {
+        let read = if completion == Completion::Fail {
+            model.failed(&call)
+        } else {
+            model.op(&call).map(Some)
+        };
+        let op = read.map_err(|message| {
             let message = format!("process {} :{}: {message}", invoke.process, invoke.f);
             HistoryError::at(history, complete_index.unwrap_or(p.invoke), message)
         })?;
+        // A failure that is not an answer never happened (Knossos).
+        let Some(op) = op else { continue };
         operations.push(Operation {
             id: operations.len(),
             process: invoke.process,

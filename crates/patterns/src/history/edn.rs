@@ -91,7 +91,9 @@ impl std::error::Error for EdnError {}
 ///
 /// Keys `:process`, `:type`, `:f` are required; `:value` defaults to `nil`; `:time`,
 /// `:process-name` are kept in their fields; `:index` is dropped (it is the event's position, which
-/// the history keeps by order); every other key is kept in [`Event::extra`]. Events of the
+/// the history keeps by order); `:key`, when there is one (Porcupine's key-value data), makes the
+/// value a `[key value]` tuple, the shape of Jepsen's independent keys, so that one model reads
+/// both; every other key is kept in [`Event::extra`]. Events of the
 /// `:nemesis` process are skipped: faults are not client operations. Tagged literals such as
 /// `#jepsen.history.Op{...}` are read as their untagged form; floating-point numbers and characters
 /// are refused (no history value needs them).
@@ -487,6 +489,7 @@ fn event_from_map(
     let mut value = Value::Nil;
     let mut time = None;
     let mut process_name = None;
+    let mut independent_key = None;
     let mut extra = Vec::new();
     for (key, v) in entries {
         let Value::Keyword(key) = key else {
@@ -540,6 +543,7 @@ fn event_from_map(
                 }
             },
             "index" => {}
+            "key" => independent_key = Some(v),
             "process-name" => match v {
                 Value::Str(name) | Value::Keyword(name) => process_name = Some(name),
                 other => {
@@ -551,6 +555,9 @@ fn event_from_map(
             },
             _ => extra.push((key, v)),
         }
+    }
+    if let Some(key) = independent_key {
+        value = Value::tuple(key, value);
     }
     let missing = |key: &str| (format!("a {key} key"), "none".to_string());
     Ok(Some(Event {

@@ -10,8 +10,10 @@
 //! `:process`, `:process-name`, `:type`, `:f`, `:value`.
 
 mod edn;
+mod formats;
 
 pub use edn::{EdnError, parse_edn, parse_value, write_value};
+pub use formats::{Format, parse_history, parse_jepsen_log};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
