@@ -174,6 +174,7 @@ impl Entries {
 
 /// The set of linearized operations, and its compact memo key (see the module doc).
 struct Linearized {
+    /// The linearized `:ok` operations.
     bits: Vec<u64>,
     is_info: Vec<bool>,
     /// For an `:ok` operation, the first operation called after it returned.
@@ -219,39 +220,55 @@ impl Linearized {
     }
 
     fn insert(&mut self, op: usize) {
-        self.bits[op / 64] |= 1 << (op % 64);
         if self.is_info[op] {
             self.info.push(op as u32);
-        } else if op == self.frontier {
+            return;
+        }
+        self.bits[op / 64] |= 1 << (op % 64);
+        if op == self.frontier {
             self.advance_frontier();
         }
     }
 
     /// Undoes the latest `insert(op)`.
     fn remove(&mut self, op: usize) {
-        self.bits[op / 64] &= !(1 << (op % 64));
         if self.is_info[op] {
             self.info.pop();
-        } else if op < self.frontier {
+            return;
+        }
+        self.bits[op / 64] &= !(1 << (op % 64));
+        if op < self.frontier {
             self.frontier = op;
         }
     }
 
-    /// The configuration's memo key: the `:ok` part (frontier and the linearized ones in its
-    /// window) and the linearized `:info` ones, sorted.
-    fn key(&self) -> (Box<[u32]>, Box<[u32]>) {
-        let mut required = Vec::with_capacity(4);
+    /// The configuration's memo key, into reused buffers: the `:ok` part (frontier and the
+    /// linearized ones in its window) and the linearized `:info` ones, sorted.
+    fn key_into(&self, required: &mut Vec<u32>, optional: &mut Vec<u32>) {
+        required.clear();
         required.push(self.frontier as u32);
         if self.frontier < self.is_info.len() {
-            for op in self.frontier + 1..self.window_end[self.frontier] {
-                if !self.is_info[op] && self.contains(op) {
-                    required.push(op as u32);
+            let (from, to) = (self.frontier + 1, self.window_end[self.frontier]);
+            let mut word = from / 64;
+            while word * 64 < to {
+                let mut bits = self.bits[word];
+                if word == from / 64 {
+                    bits &= u64::MAX << (from % 64);
                 }
+                while bits != 0 {
+                    let op = word * 64 + bits.trailing_zeros() as usize;
+                    if op >= to {
+                        break;
+                    }
+                    required.push(op as u32);
+                    bits &= bits - 1;
+                }
+                word += 1;
             }
         }
-        let mut optional = self.info.clone();
+        optional.clear();
+        optional.extend_from_slice(&self.info);
         optional.sort_unstable();
-        (required.into_boxed_slice(), optional.into_boxed_slice())
     }
 }
 
@@ -313,176 +330,234 @@ impl<S: Clone> Deepest<S> {
     }
 }
 
-/// The candidates of the current configuration into `out`, most promising first. Returns the
-/// operation of the first return entry (`r`): it must be linearized before anything that returns
-/// later, and it is the culprit if nothing works.
-///
-/// Candidates are the `:ok` calls before the first return entry and the `:info` calls made before
-/// `r` returned. The order: an `:ok` operation that can take effect without changing the state (a
-/// read, taken as a forced choice in [`search`]; or a write of the value held, tried first only); an `:ok` one that can take effect now but no
-/// longer after `r` (a cas from the current value, while it still can); `r` itself; operations after which `r` can take
-/// effect (the write whose value `r` read, `:ok` or `:info`); the other `:ok` ones, earliest
-/// return first; the other `:info` ones. `:info` operations that cannot change the state are left
-/// out: they are optional, and whatever can follow them can follow without them.
-fn candidates<M: Model>(
-    model: &M,
-    state: &M::State,
-    entries: &Entries,
-    ops: &[Timed<'_, M::Op>],
-    out: &mut Vec<usize>,
-) -> usize {
-    let mut ranked: Vec<(u8, usize, usize)> = Vec::new();
-    let mut e = entries.required.next[HEAD];
-    while entries.is_call[e] {
-        ranked.push((0, 0, entries.op[e]));
-        e = entries.required.next[e];
-    }
-    let first_return = entries.op[e];
-    let bound = ops[first_return].ret.unwrap_or(usize::MAX);
-    let mut node = entries.optional.next[HEAD];
-    while node != entries.optional.tail() && ops[entries.optional_op[node]].call < bound {
-        ranked.push((0, 0, entries.optional_op[node]));
-        node = entries.optional.next[node];
-    }
-    let enables = |next: &M::State| model.step(next, ops[first_return].op).is_some();
-    let after_first = model.step(state, ops[first_return].op);
-    let disabled_by_first = |op: usize| {
-        after_first
-            .as_ref()
-            .is_some_and(|s| model.step(s, ops[op].op).is_none())
-    };
-    ranked.retain_mut(|(rank, order, op)| {
-        let o = &ops[*op];
-        let next = model.step(state, o.op);
-        *order = o.ret.unwrap_or(o.call);
-        *rank = match (&next, o.ret) {
-            (Some(n), Some(_)) if n == state => 0,
-            (Some(_), Some(_)) if *op != first_return && disabled_by_first(*op) => 1,
-            _ if *op == first_return => 2,
-            (Some(n), None) if n == state => return false,
-            (None, None) => return false,
-            (Some(n), _) if enables(n) => 3,
-            (_, Some(_)) => 4,
-            (_, None) => 5,
-        };
-        true
-    });
-    ranked.sort_unstable();
-    out.clear();
-    out.extend(ranked.into_iter().map(|(_, _, op)| op));
-    first_return
+/// Where the walk over a configuration's candidates is.
+#[derive(Copy, Clone, Debug)]
+enum Cursor {
+    /// At entry `e` of the `:ok` list: a call (a candidate) or the first return.
+    Required(usize),
+    /// At node `n` of the `:info` list, after the `:ok` candidates ran out at the return of
+    /// `first_return` (only `:info` operations called before it returned are candidates).
+    Optional { node: usize, first_return: usize },
 }
 
-/// Searches for a linearization of `ops` (sorted by call) under `model`. Returns the outcome and
-/// the number of steps taken.
-pub(crate) fn search<M: Model>(
-    model: &M,
-    ops: &[Timed<'_, M::Op>],
-    budget: &Budget,
-) -> (Outcome<M::State>, u64) {
-    let mut entries = Entries::new(ops);
-    let mut linearized = Linearized::new(ops);
-    let mut ok_remaining = ops.iter().filter(|o| o.ret.is_some()).count();
-    let mut memo: Memo<M::State> = Memo::new();
-    let mut state = model.init();
-    // The choices made so far: the position among the configuration's candidates, the operation
-    // chosen, the state before it, and whether the choice was forced (see below), in which case
-    // its siblings need no trying.
-    let mut stack: Vec<(usize, usize, M::State, bool)> = Vec::new();
-    let mut deepest = Deepest::new();
-    let mut tries = Vec::new();
-    let mut first_return = if ok_remaining > 0 {
-        candidates(model, &state, &entries, ops, &mut tries)
-    } else {
-        usize::MAX
-    };
-    let mut cursor = 0;
-    let mut meter = Meter::new(budget);
-    loop {
-        if ok_remaining == 0 {
-            let order = stack.iter().map(|(_, op, _, _)| *op).collect();
-            return (Outcome::Linearized(order), meter.steps());
+/// One choice on the search stack.
+struct Choice<S> {
+    op: usize,
+    /// The state before `op` took effect.
+    before: S,
+    /// Where the walk was when it chose `op`: it resumes after it when the choice is undone.
+    at: Cursor,
+    /// Chosen without trying its siblings (an accepted read): undoing it undoes its parent too.
+    forced: bool,
+}
+
+/// A search for a linearization of one partition that can be run a slice of steps at a time,
+/// so that many keys advance in rounds and stop together once one is found illegal.
+///
+/// The walk is Lowe's (and porcupine's `checkSingle`): at a configuration, go along the list;
+/// at a call entry, try its operation (one model step); if the model accepts it and the new
+/// configuration is new to the memo, lift it out of the list and start again from the head; at
+/// the first return entry, try the `:info` candidates; when they run out, the configuration is
+/// a dead end: put the last choice back and go on after it.
+pub(crate) struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: Vec<Timed<'a, M::Op>>,
+    entries: Entries,
+    linearized: Linearized,
+    ok_remaining: usize,
+    memo: Memo<M::State>,
+    state: M::State,
+    stack: Vec<Choice<M::State>>,
+    deepest: Deepest<M::State>,
+    cursor: Cursor,
+    meter: Meter<'a>,
+    /// Reused memo key buffers.
+    required_key: Vec<u32>,
+    optional_key: Vec<u32>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    /// A search over `ops`, sorted by call.
+    pub(crate) fn new(model: &'a M, ops: Vec<Timed<'a, M::Op>>, budget: &'a Budget) -> Self {
+        let entries = Entries::new(&ops);
+        let linearized = Linearized::new(&ops);
+        let ok_remaining = ops.iter().filter(|o| o.ret.is_some()).count();
+        let cursor = Cursor::Required(entries.required.next[HEAD]);
+        Search {
+            model,
+            entries,
+            linearized,
+            ok_remaining,
+            memo: Memo::new(),
+            state: model.init(),
+            stack: Vec::new(),
+            deepest: Deepest::new(),
+            cursor,
+            meter: Meter::new(budget),
+            required_key: Vec::new(),
+            optional_key: Vec::new(),
+            ops,
         }
-        let held = || {
-            // The states on the stack are taken to be about as large as the current one.
-            let frame = size_of::<(usize, usize, M::State, bool)>() + model.heap_bytes(&state);
-            memo.bytes() + stack.capacity() * frame
-        };
-        if let Some(reason) = meter.step(held) {
-            return (Outcome::GaveUp(reason), meter.steps());
-        }
-        if let Some(&op) = tries.get(cursor) {
-            // Try to let `op` take effect now.
-            let optional = ops[op].ret.is_none();
-            if let Some(next) = model.step(&state, ops[op].op) {
-                if worth_trying(model, ops, op, &state, &next, &stack) {
-                    linearized.insert(op);
-                    let (required, taken) = linearized.key();
-                    if memo.insert(required, next.clone(), taken, |s| model.heap_bytes(s)) {
-                        // An `:ok` read that can take effect now may as well: any linearization
-                        // from here can be rearranged to start with it (it is a candidate, so
-                        // nothing pending returned before it was called, and it changes no
-                        // state). If nothing follows it, nothing follows here either. Not so for
-                        // a write of the value already held: it leaves this state as it is, but
-                        // may have to take effect after another write (`Model::is_read_only`).
-                        let forced = !optional && model.is_read_only(ops[op].op) && next == state;
-                        stack.push((cursor, op, std::mem::replace(&mut state, next), forced));
-                        if optional {
-                            entries.optional.unlink(entries.node_of[op]);
-                        } else {
-                            entries.lift(entries.call_of[op]);
-                            ok_remaining -= 1;
+    }
+
+    /// Steps taken so far.
+    pub(crate) fn steps(&self) -> u64 {
+        self.meter.steps()
+    }
+
+    /// Searches until the answer is known (returned) or `steps_until` steps have been taken in
+    /// all (`None`: call again with a larger limit to go on).
+    pub(crate) fn run(&mut self, steps_until: u64) -> Option<Outcome<M::State>> {
+        let model = self.model;
+        loop {
+            if self.ok_remaining == 0 {
+                return Some(Outcome::Linearized(
+                    self.stack.iter().map(|c| c.op).collect(),
+                ));
+            }
+            if self.meter.steps() >= steps_until {
+                return None;
+            }
+            let held = || {
+                // The states on the stack are taken to be about as large as the current one.
+                let choice = size_of::<Choice<M::State>>() + model.heap_bytes(&self.state);
+                self.memo.bytes() + self.stack.capacity() * choice
+            };
+            if let Some(reason) = self.meter.step(held) {
+                return Some(Outcome::GaveUp(reason));
+            }
+            // The next candidate, or the dead end's culprit.
+            let (op, next_cursor) = match self.cursor {
+                Cursor::Required(e) if self.entries.is_call[e] => {
+                    (self.entries.op[e], Cursor::Required(self.entries.required.next[e]))
+                }
+                Cursor::Required(e) => {
+                    let first_return = self.entries.op[e];
+                    self.cursor = Cursor::Optional {
+                        node: self.entries.optional.next[HEAD],
+                        first_return,
+                    };
+                    continue;
+                }
+                Cursor::Optional { node, first_return } => {
+                    let bound = self.ops[first_return].ret.unwrap_or(usize::MAX);
+                    if node == self.entries.optional.tail()
+                        || self.ops[self.entries.optional_op[node]].call >= bound
+                    {
+                        // No candidate is left: the first return's operation cannot be
+                        // linearized before it returned, whatever is tried from here.
+                        if let Some(outcome) = self.backtrack(first_return) {
+                            return Some(outcome);
                         }
-                        if ok_remaining > 0 {
-                            first_return = candidates(model, &state, &entries, ops, &mut tries);
-                        }
-                        cursor = 0;
                         continue;
                     }
-                    linearized.remove(op);
+                    let next = Cursor::Optional {
+                        node: self.entries.optional.next[node],
+                        first_return,
+                    };
+                    (self.entries.optional_op[node], next)
                 }
-            }
-            cursor += 1;
-            continue;
-        }
-        // No candidate is left: the first return's operation cannot be linearized before it
-        // returned, whatever is tried from here. This branch is dead.
-        deepest.record(stack.iter().map(|(_, op, _, _)| *op), first_return, &state);
-        // Undo the last choice, and the forced ones before it.
-        loop {
-            let Some((position, op, before, forced)) = stack.pop() else {
-                return (deepest.into_outcome(), meter.steps());
             };
-            deepest.popped_to(stack.len());
-            linearized.remove(op);
-            state = before;
-            if ops[op].ret.is_none() {
-                entries.optional.relink(entries.node_of[op]);
+            let at = self.cursor;
+            self.cursor = next_cursor;
+            self.try_op(op, at);
+        }
+    }
+
+    /// Tries to let `op` take effect now; on success the walk starts over at the new
+    /// configuration.
+    fn try_op(&mut self, op: usize, at: Cursor) {
+        let model = self.model;
+        let o = &self.ops[op];
+        let optional = o.ret.is_none();
+        let Some(next) = model.step(&self.state, o.op) else {
+            return;
+        };
+        if !worth_trying(model, &self.ops, op, &self.state, &next, &self.stack) {
+            return;
+        }
+        self.linearized.insert(op);
+        self.linearized
+            .key_into(&mut self.required_key, &mut self.optional_key);
+        let new = self.memo.insert(
+            &self.required_key,
+            &next,
+            &self.optional_key,
+            |s| model.heap_bytes(s),
+        );
+        if !new {
+            self.linearized.remove(op);
+            return;
+        }
+        // An `:ok` read that can take effect now may as well: any linearization from here can
+        // be rearranged to start with it (it is a candidate, so nothing pending returned before
+        // it was called, and it changes no state). If nothing follows it, nothing follows here
+        // either. Not so for a write of the value already held: it leaves this state as it is,
+        // but may have to take effect after another write (`Model::is_read_only`).
+        let forced = !optional && model.is_read_only(o.op) && next == self.state;
+        let before = std::mem::replace(&mut self.state, next);
+        self.stack.push(Choice {
+            op,
+            before,
+            at,
+            forced,
+        });
+        if optional {
+            self.entries.optional.unlink(self.entries.node_of[op]);
+        } else {
+            self.entries.lift(self.entries.call_of[op]);
+            self.ok_remaining -= 1;
+        }
+        self.cursor = Cursor::Required(self.entries.required.next[HEAD]);
+    }
+
+    /// A dead end where `culprit` could not be placed: undo the last choice (and the forced
+    /// ones before it) and go on after it. The outcome, when nothing is left to undo.
+    fn backtrack(&mut self, culprit: usize) -> Option<Outcome<M::State>> {
+        self.deepest
+            .record(self.stack.iter().map(|c| c.op), culprit, &self.state);
+        loop {
+            let Some(choice) = self.stack.pop() else {
+                let deepest = std::mem::replace(&mut self.deepest, Deepest::new());
+                return Some(deepest.into_outcome());
+            };
+            self.deepest.popped_to(self.stack.len());
+            let op = choice.op;
+            self.linearized.remove(op);
+            self.state = choice.before;
+            if self.ops[op].ret.is_none() {
+                self.entries.optional.relink(self.entries.node_of[op]);
             } else {
-                entries.unlift(entries.call_of[op]);
-                ok_remaining += 1;
+                self.entries.unlift(self.entries.call_of[op]);
+                self.ok_remaining += 1;
             }
-            cursor = position + 1;
-            if !forced {
-                break;
+            // Go on after the undone choice: its entries are back, so their links are valid.
+            self.cursor = match choice.at {
+                Cursor::Required(e) => Cursor::Required(self.entries.required.next[e]),
+                Cursor::Optional { node, first_return } => Cursor::Optional {
+                    node: self.entries.optional.next[node],
+                    first_return,
+                },
+            };
+            if !choice.forced {
+                return None;
             }
         }
-        first_return = candidates(model, &state, &entries, ops, &mut tries);
     }
 }
 
 /// Whether linearizing `op` (leading from `state` to `next`) can lead anywhere new. An `:info`
-/// operation never does when the configuration was itself reached by an `:info` operation `z`
-/// and `op` alone would have led from the state before `z` to the same `next` (it overwrote `z`):
-/// taking `op` without `z` is a candidate of that earlier configuration, with fewer optional
-/// operations taken.
+/// operation that changes nothing never does: it is optional, and whatever can follow it can
+/// follow without it. Nor does one taken right after an `:info` operation `z` when `op` alone
+/// would have led from the state before `z` to the same `next` (it overwrote `z`): taking `op`
+/// without `z` is a candidate of that earlier configuration, with fewer optional operations.
 fn worth_trying<M: Model>(
     model: &M,
     ops: &[Timed<'_, M::Op>],
     op: usize,
     state: &M::State,
     next: &M::State,
-    stack: &[(usize, usize, M::State, bool)],
+    stack: &[Choice<M::State>],
 ) -> bool {
     if ops[op].ret.is_some() {
         return true;
@@ -491,8 +566,8 @@ fn worth_trying<M: Model>(
         return false;
     }
     match stack.last() {
-        Some((_, previous, before, _)) if ops[*previous].ret.is_none() => {
-            model.step(before, ops[op].op).as_ref() != Some(next)
+        Some(previous) if ops[previous.op].ret.is_none() => {
+            model.step(&previous.before, ops[op].op).as_ref() != Some(next)
         }
         _ => true,
     }

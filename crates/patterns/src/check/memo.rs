@@ -13,7 +13,7 @@
 //! crate's dependency graph small) rather than SipHash, whose DoS resistance buys nothing here.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// A fast, non-cryptographic hasher for memo keys.
 #[derive(Default, Clone, Copy)]
@@ -68,24 +68,36 @@ impl Hasher for MemoHasher {
     }
 }
 
-/// (required operations done, state) → the sets of optional operations taken with them, each
-/// sorted.
-type Seen<S> = HashMap<(Box<[u32]>, S), Vec<Box<[u32]>>, BuildHasherDefault<MemoHasher>>;
+/// One (required operations done, state) seen, with the sets of optional operations taken
+/// with it, each sorted.
+struct Entry<S> {
+    required: Box<[u32]>,
+    state: S,
+    optional: Vec<Box<[u32]>>,
+    /// The previous entry with the same hash.
+    next: u32,
+}
 
-/// The configurations explored so far.
+const NONE: u32 = u32::MAX;
+
+/// The configurations explored so far: entries in one vector, found by hash. A configuration
+/// already seen costs a hash and a comparison, and no allocation; only a new one is copied.
 pub(crate) struct Memo<S> {
-    seen: Seen<S>,
+    /// Hash of (required, state) → the latest entry with that hash.
+    buckets: HashMap<u64, u32, BuildHasherDefault<MemoHasher>>,
+    entries: Vec<Entry<S>>,
     /// Estimated bytes held: entries, keys, and the states' heap as the model counts it.
     bytes: usize,
 }
 
-/// A hash table entry's own cost beyond its key and value: control bytes and spare capacity.
-const ENTRY_OVERHEAD_BYTES: usize = 16;
+/// A hash table slot's own cost beyond its entry: the bucket and spare capacity.
+const SLOT_OVERHEAD_BYTES: usize = 24;
 
-impl<S: Eq + std::hash::Hash> Memo<S> {
+impl<S: Eq + Hash + Clone> Memo<S> {
     pub(crate) fn new() -> Memo<S> {
         Memo {
-            seen: HashMap::default(),
+            buckets: HashMap::default(),
+            entries: Vec::new(),
             bytes: 0,
         }
     }
@@ -94,27 +106,41 @@ impl<S: Eq + std::hash::Hash> Memo<S> {
     /// `heap_bytes` says what a state holds on the heap, asked only of a state stored anew.
     pub(crate) fn insert(
         &mut self,
-        required: Box<[u32]>,
-        state: S,
-        optional: Box<[u32]>,
+        required: &[u32],
+        state: &S,
+        optional: &[u32],
         heap_bytes: impl FnOnce(&S) -> usize,
     ) -> bool {
-        use std::collections::hash_map::Entry;
-        let taken = match self.seen.entry((required, state)) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                self.bytes += size_of::<((Box<[u32]>, S), Vec<Box<[u32]>>)>()
-                    + ENTRY_OVERHEAD_BYTES
-                    + 4 * e.key().0.len()
-                    + heap_bytes(&e.key().1);
-                e.insert(Vec::new())
+        let mut hasher = MemoHasher::default();
+        required.hash(&mut hasher);
+        state.hash(&mut hasher);
+        let hash = hasher.finish();
+        let head = self.buckets.get(&hash).copied().unwrap_or(NONE);
+        let mut i = head;
+        while i != NONE {
+            let e = &mut self.entries[i as usize];
+            if *e.required == *required && e.state == *state {
+                if e.optional.iter().any(|earlier| is_subset(earlier, optional)) {
+                    return false;
+                }
+                self.bytes += size_of::<Box<[u32]>>() + 4 * optional.len();
+                e.optional.push(optional.into());
+                return true;
             }
-        };
-        if taken.iter().any(|earlier| is_subset(earlier, &optional)) {
-            return false;
+            i = e.next;
         }
-        self.bytes += size_of::<Box<[u32]>>() + 4 * optional.len();
-        taken.push(optional);
+        self.bytes += size_of::<Entry<S>>()
+            + SLOT_OVERHEAD_BYTES
+            + 4 * (required.len() + optional.len())
+            + size_of::<Box<[u32]>>()
+            + heap_bytes(state);
+        self.entries.push(Entry {
+            required: required.into(),
+            state: state.clone(),
+            optional: vec![optional.into()],
+            next: head,
+        });
+        self.buckets.insert(hash, (self.entries.len() - 1) as u32);
         true
     }
 
@@ -139,8 +165,8 @@ mod tests {
         // Same required set and state: {} dominates {3}, {3} dominates {1 3}; {1} does not
         // dominate {3}.
         let mut memo: Memo<u8> = Memo::new();
-        let k = || Box::from([0u32, 2]);
-        let mut insert = |state, optional: &[u32]| memo.insert(k(), state, optional.into(), |_| 0);
+        let k: &[u32] = &[0, 2];
+        let mut insert = |state: u8, optional: &[u32]| memo.insert(k, &state, optional, |_| 0);
         assert!(insert(7, &[3]));
         assert!(!insert(7, &[1, 3]));
         assert!(insert(7, &[1]));

@@ -47,7 +47,7 @@ pub use model::{
     MultiRegisterOp, Mutex, MutexOp, Register, RegisterOp, Set, SetOp,
 };
 pub use operations::{Completion, HistoryError, Operation};
-pub use report::{Report, Verdict, Violation};
+pub use report::{KeyVerdict, Report, Verdict, Violation};
 pub use workload::Workload;
 
 use crate::history::{History, Value};
@@ -55,6 +55,7 @@ use budget::Budget;
 use linearizable::{Outcome, Timed};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -104,8 +105,11 @@ pub struct Options {
     /// The most memory (estimated: memo, search stacks, states) all searches of the check may
     /// hold at once before the answer is Unknown.
     pub memory_max_bytes: usize,
-    /// Search independent keys on several threads when the history is large enough.
+    /// Search independent keys on several threads (once the first round of steps has not
+    /// decided them all).
     pub parallel: bool,
+    /// Decide every key, instead of stopping once a key is found illegal.
+    pub all_keys: bool,
 }
 
 impl Default for Options {
@@ -116,12 +120,10 @@ impl Default for Options {
             time_limit: Some(Duration::from_secs(60)),
             memory_max_bytes: 2 << 30,
             parallel: true,
+            all_keys: false,
         }
     }
 }
-
-/// Below this many operations, searching keys on several threads costs more than it saves.
-const PARALLEL_OPERATIONS_MIN: usize = 2_000;
 
 /// Checks `history` against `model` for `consistency`. An `Err` means the history itself is
 /// malformed (an operation the model does not know, a completion without an invocation...).
@@ -137,18 +139,15 @@ pub fn check<M: Model>(
         options.time_limit.map(|t| Instant::now() + t),
         options.memory_max_bytes,
     );
-    let parallel = options.parallel;
-    let (verdict, steps, partitions) = match consistency {
-        Consistency::Linearizable => {
-            check_linearizable(model, &operations, &ops, &budget, parallel)
-        }
+    let (verdict, steps, keys) = match consistency {
+        Consistency::Linearizable => check_linearizable(model, &operations, &ops, &budget, options),
         Consistency::Sequential => {
             // A linearization keeps every process's order, so it is a sequential order too; the
             // linearizability search, split by key, usually finds one fastest.
             let (verdict, lin_steps, _) =
-                check_linearizable(model, &operations, &ops, &budget, parallel);
-            if matches!(verdict, Verdict::Ok { .. }) {
-                (verdict, lin_steps, 1)
+                check_linearizable(model, &operations, &ops, &budget, options);
+            let (verdict, steps) = if matches!(verdict, Verdict::Ok { .. }) {
+                (verdict, lin_steps)
             } else {
                 let issued: Vec<_> = operations
                     .iter()
@@ -163,8 +162,15 @@ pub fn check<M: Model>(
                 let (outcome, steps) = sequential::search(model, &issued, &budget);
                 let all: Vec<usize> = (0..operations.len()).collect();
                 let verdict = verdict_of(model, &ops, &all, None, outcome);
-                (verdict, lin_steps + steps, 1)
-            }
+                (verdict, lin_steps + steps)
+            };
+            let whole = KeyVerdict {
+                key: None,
+                valid: verdict.valid(),
+                decided: true,
+                steps,
+            };
+            (verdict, steps, vec![whole])
         }
     };
     Ok(Report {
@@ -173,7 +179,8 @@ pub fn check<M: Model>(
         operations,
         verdict,
         steps,
-        partitions,
+        partitions: keys.len(),
+        keys,
     })
 }
 
@@ -223,88 +230,142 @@ fn verdict_of<M: Model>(
     }
 }
 
+/// The first round's steps per key: a history whose keys all finish within it never starts a
+/// thread.
+const ROUND_STEPS_FIRST: u64 = 2_048;
+
+/// Linearizability, key by key (P-compositionality). Keys advance in rounds of doubling step
+/// limits, on several threads after the first round: a round ends when every undecided key has
+/// reached its limit or its answer. Unless `all_keys`, the check stops after the first round in
+/// which a key was found illegal, and reports the smallest illegal key: which key that is
+/// depends on step counts only, never on thread timing, and an illegal key is reported without
+/// waiting for a key that would exhaust its budget (porcupine stops at the first illegal
+/// partition too). A key that exhausts its budget makes the verdict Unknown, unless another is
+/// illegal.
 fn check_linearizable<M: Model>(
     model: &M,
     operations: &[Operation],
     ops: &[M::Op],
     budget: &Budget,
-    parallel: bool,
-) -> (Verdict, u64, usize) {
+    options: &Options,
+) -> (Verdict, u64, Vec<KeyVerdict>) {
     let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
     for o in operations {
         by_key.entry(o.key.clone()).or_default().push(o.id);
     }
     let partitions: Vec<(Option<Value>, Vec<usize>)> = by_key.into_iter().collect();
-    let search_one = |ids: &[usize]| {
-        let timed: Vec<Timed<'_, M::Op>> = ids
-            .iter()
-            .map(|&i| Timed {
-                call: operations[i].invoke_index,
-                ret: operations[i].complete_index,
-                op: &ops[i],
-            })
-            .collect();
-        linearizable::search(model, &timed, budget)
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(partitions.len());
-    let mut outcomes: Vec<Option<(Outcome<M::State>, u64)>> =
-        (0..partitions.len()).map(|_| None).collect();
-    if parallel && threads > 1 && operations.len() >= PARALLEL_OPERATIONS_MIN {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let p = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((_, ids)) = partitions.get(p) else {
-                                return done;
-                            };
-                            done.push((p, search_one(ids)));
-                        }
-                    })
+    let searches: Vec<std::sync::Mutex<linearizable::Search<'_, M>>> = partitions
+        .iter()
+        .map(|(_, ids)| {
+            let timed: Vec<Timed<'_, M::Op>> = ids
+                .iter()
+                .map(|&i| Timed {
+                    call: operations[i].invoke_index,
+                    ret: operations[i].complete_index,
+                    op: &ops[i],
                 })
                 .collect();
-            for worker in workers {
-                for (p, outcome) in worker.join().expect("a partition search panicked") {
-                    outcomes[p] = Some(outcome);
-                }
-            }
-        });
-    } else {
-        for (p, (_, ids)) in partitions.iter().enumerate() {
-            outcomes[p] = Some(search_one(ids));
+            std::sync::Mutex::new(linearizable::Search::new(model, timed, budget))
+        })
+        .collect();
+    let mut outcomes: Vec<Option<Outcome<M::State>>> =
+        (0..partitions.len()).map(|_| None).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut limit = ROUND_STEPS_FIRST;
+    loop {
+        let undecided: Vec<usize> = (0..partitions.len())
+            .filter(|&p| outcomes[p].is_none())
+            .collect();
+        if undecided.is_empty() {
+            break;
         }
+        // Keys above an illegal one found in this round cannot be the one reported: skip them.
+        let smallest_illegal = AtomicUsize::new(usize::MAX);
+        let run = |p: usize| {
+            if p > smallest_illegal.load(Ordering::Relaxed) {
+                return None;
+            }
+            let mut search = searches[p].lock().expect("one thread per search");
+            let outcome = search.run(limit);
+            if matches!(outcome, Some(Outcome::Stuck { .. })) {
+                smallest_illegal.fetch_min(p, Ordering::Relaxed);
+            }
+            outcome
+        };
+        let workers = threads.min(undecided.len());
+        let first_round = limit == ROUND_STEPS_FIRST;
+        let results: Vec<(usize, Option<Outcome<M::State>>)> =
+            if options.parallel && workers > 1 && !first_round {
+                let next = AtomicUsize::new(0);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..workers)
+                        .map(|_| {
+                            scope.spawn(|| {
+                                let mut done = Vec::new();
+                                loop {
+                                    let i = next.fetch_add(1, Ordering::Relaxed);
+                                    let Some(&p) = undecided.get(i) else {
+                                        return done;
+                                    };
+                                    done.push((p, run(p)));
+                                }
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .flat_map(|h| h.join().expect("a key's search panicked"))
+                        .collect()
+                })
+            } else {
+                undecided.iter().map(|&p| (p, run(p))).collect()
+            };
+        for (p, outcome) in results {
+            outcomes[p] = outcome;
+        }
+        let illegal_found = outcomes
+            .iter()
+            .any(|o| matches!(o, Some(Outcome::Stuck { .. })));
+        if illegal_found && !options.all_keys {
+            break;
+        }
+        limit = limit.saturating_mul(2);
     }
     let mut steps = 0;
+    let mut keys = Vec::with_capacity(partitions.len());
     let mut verdicts = Vec::with_capacity(partitions.len());
-    for ((key, ids), outcome) in partitions.iter().zip(outcomes) {
-        let (outcome, s) = outcome.expect("every partition searched");
-        steps += s;
-        verdicts.push(verdict_of(model, ops, ids, key.clone(), outcome));
+    for (((key, ids), outcome), search) in partitions.iter().zip(outcomes).zip(&searches) {
+        let key_steps = search.lock().expect("searches are done").steps();
+        steps += key_steps;
+        let verdict = outcome.map(|o| verdict_of(model, ops, ids, key.clone(), o));
+        keys.push(KeyVerdict {
+            key: key.clone(),
+            valid: verdict.as_ref().and_then(Verdict::valid),
+            decided: verdict.is_some(),
+            steps: key_steps,
+        });
+        verdicts.push(verdict);
     }
-    let count = partitions.len();
     if let Some(i) = verdicts
         .iter()
-        .position(|v| matches!(v, Verdict::Illegal(_)))
+        .position(|v| matches!(v, Some(Verdict::Illegal(_))))
     {
-        return (verdicts.swap_remove(i), steps, count);
+        let verdict = verdicts.swap_remove(i).expect("found above");
+        return (verdict, steps, keys);
     }
     if let Some(i) = verdicts
         .iter()
-        .position(|v| matches!(v, Verdict::Unknown { .. }))
+        .position(|v| matches!(v, Some(Verdict::Unknown { .. })))
     {
-        return (verdicts.swap_remove(i), steps, count);
+        let verdict = verdicts.swap_remove(i).expect("found above");
+        return (verdict, steps, keys);
     }
     // Each key's order is a linearization of that key; placing each operation at its earliest
     // point in its key's order and sorting by point gives one order of the whole history.
     let concatenated: Vec<usize> = verdicts
         .into_iter()
         .flat_map(|v| match v {
-            Verdict::Ok { order } => order,
+            Some(Verdict::Ok { order }) => order,
             _ => Vec::new(),
         })
         .collect();
@@ -316,6 +377,6 @@ fn check_linearizable<M: Model>(
             order: order.into_iter().map(|(_, id)| id).collect(),
         },
         steps,
-        count,
+        keys,
     )
 }

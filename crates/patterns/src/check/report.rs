@@ -20,6 +20,17 @@ pub enum Verdict {
     Unknown { reason: String },
 }
 
+impl Verdict {
+    /// `Some(true)` valid, `Some(false)` invalid, `None` unknown.
+    pub fn valid(&self) -> Option<bool> {
+        match self {
+            Verdict::Ok { .. } => Some(true),
+            Verdict::Illegal(_) => Some(false),
+            Verdict::Unknown { .. } => None,
+        }
+    }
+}
+
 /// Why a history is not consistent.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Violation {
@@ -46,8 +57,24 @@ pub struct Report {
     pub verdict: Verdict,
     /// Search steps taken, summed over partitions: the work the verdict cost.
     pub steps: u64,
-    /// How many independent partitions were searched.
+    /// How many independent partitions (keys) the history has.
     pub partitions: usize,
+    /// How each partition ended, in key order (one entry, key `None`, for sequential
+    /// consistency, which sees all keys at once).
+    pub keys: Vec<KeyVerdict>,
+}
+
+/// How one partition (key) of a check ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeyVerdict {
+    pub key: Option<Value>,
+    /// `Some(true)` valid, `Some(false)` illegal, `None` unknown or not decided.
+    pub valid: Option<bool>,
+    /// `false` when the check stopped before this key was decided, because another key was
+    /// found illegal.
+    pub decided: bool,
+    /// Search steps spent on it.
+    pub steps: u64,
 }
 
 impl Report {
@@ -74,11 +101,7 @@ impl Report {
 
     /// `Some(true)` valid, `Some(false)` invalid, `None` unknown.
     pub fn valid(&self) -> Option<bool> {
-        match self.verdict {
-            Verdict::Ok { .. } => Some(true),
-            Verdict::Illegal(_) => Some(false),
-            Verdict::Unknown { .. } => None,
-        }
+        self.verdict.valid()
     }
 
     /// The order the verdict shows: the whole witness order, or the longest valid prefix.

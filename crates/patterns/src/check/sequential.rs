@@ -123,11 +123,12 @@ impl Progress {
         }
     }
 
-    /// The configuration's memo key: positions, and the applied open operations, sorted.
-    fn key(&self) -> (Box<[u32]>, Box<[u32]>) {
-        let mut optional = self.applied_open.clone();
+    /// The configuration's memo key, into reused buffers: the applied open operations, sorted
+    /// (the positions are the other half).
+    fn optional_key_into(&self, optional: &mut Vec<u32>) {
+        optional.clear();
+        optional.extend_from_slice(&self.applied_open);
         optional.sort_unstable();
-        (Box::from(&self.position[..]), optional.into_boxed_slice())
     }
 }
 
@@ -149,6 +150,7 @@ pub(crate) fn search<M: Model>(
     }];
     let mut deepest = Deepest::new();
     let mut meter = Meter::new(budget);
+    let mut optional_key = Vec::new();
     let path = |stack: &[Frame<M::State>]| -> Vec<usize> {
         stack
             .iter()
@@ -182,8 +184,9 @@ pub(crate) fn search<M: Model>(
             let next = model.step(&state, ops[op].op);
             if let Some(next) = next.filter(|n| !ops[op].open || *n != state) {
                 progress.apply(op, ops[op].open);
-                let (required, optional) = progress.key();
-                if memo.insert(required, next.clone(), optional, |s| model.heap_bytes(s)) {
+                progress.optional_key_into(&mut optional_key);
+                let required = &progress.position;
+                if memo.insert(required, &next, &optional_key, |s| model.heap_bytes(s)) {
                     let forced = !ops[op].open && model.is_read_only(ops[op].op) && next == state;
                     let before = std::mem::replace(&mut state, next);
                     if !ops[op].open {
