@@ -5,10 +5,10 @@
 
 use clap::{Args, ValueEnum};
 use patterns::check::{
-    self, CasRegister, Consistency, Counter, Independent, MultiRegister, Mutex, Options, Register,
-    Report, Set, Verdict,
+    self, AppendString, CasRegister, Consistency, Counter, Etcd, Independent, MultiRegister, Mutex,
+    Options, Register, Report, Set, Verdict,
 };
-use patterns::history::{History, Value, parse_edn, parse_value};
+use patterns::history::{Format, History, Value, parse_value};
 use serde_json::json;
 use std::io::Read;
 use std::process::ExitCode;
@@ -17,14 +17,35 @@ use std::time::Duration;
 /// The models the command line knows.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ModelName {
+    /// Knossos's register: :read, :write (starts at nil, or --initial).
     Register,
+    /// Knossos's cas-register: :read, :write, :cas [old new]; a :fail never happened.
     CasRegister,
+    /// Knossos's multi-register: :read and :write of maps, or :txn [[:read k v] [:write k v]].
     MultiRegister,
-    /// Independent cas registers: values are `[key value]` tuples.
+    /// Independent cas-registers, one per key: values are [key value] tuples (or a :key).
     Kv,
+    /// etcd's key (Porcupine's etcd model): nil read = absent; a failed :cas means the compare was false; timeouts may or may not have happened.
+    Etcd,
+    /// Porcupine's kv model: a string per key (:key or [key value]) with :get, :put, :append.
+    AppendKv,
+    /// A counter: :add n (or :inc), :read.
     Counter,
+    /// Knossos's mutex: :acquire when free, :release when held.
     Mutex,
+    /// Knossos's grow-only set: :add x, :read returning the whole set.
     Set,
+}
+
+/// The history file's format.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatName {
+    /// Detected from the file's first line.
+    Auto,
+    /// EDN: a vector or list of operation maps, or one map per line (with :key or not).
+    Edn,
+    /// Jepsen's text log: `INFO  jepsen.util - 3 :invoke :cas [1 2]` lines (tab-separated).
+    JepsenLog,
 }
 
 /// The property to check.
@@ -61,7 +82,14 @@ pub struct CheckArgs {
     /// Memory in MiB the search may hold (estimated) before answering unknown.
     #[arg(long)]
     pub memory_max_mib: Option<usize>,
-    /// The history: an EDN file (vector, list, or one operation map per line), or `-` for stdin.
+    /// The history file's format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatName,
+    /// Decide every key, instead of stopping at the first illegal one.
+    #[arg(long)]
+    pub all_keys: bool,
+    /// The history: a file in EDN (vector, list, or one operation map per line) or Jepsen's text
+    /// log, or `-` for stdin.
     pub file: String,
 }
 
@@ -77,6 +105,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 println!("{}", to_json(&report));
             } else {
                 println!("{}", report.explanation());
+                if let Some(summary) = keys_summary(&report) {
+                    println!("{summary}");
+                }
             }
             match report.valid() {
                 Some(true) => ExitCode::SUCCESS,
@@ -91,7 +122,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     }
 }
 
-fn read_history(file: &str) -> Result<History, String> {
+fn read_history(file: &str, format: FormatName) -> Result<History, String> {
     let text = if file == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -101,17 +132,25 @@ fn read_history(file: &str) -> Result<History, String> {
     } else {
         std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
     };
-    parse_edn(&text).map_err(|e| format!("{file}: {e}"))
+    let format = match format {
+        FormatName::Auto => Format::detect(&text),
+        FormatName::Edn => Format::Edn,
+        FormatName::JepsenLog => Format::JepsenLog,
+    };
+    format
+        .parse(&text)
+        .map_err(|e| format!("{file} (read as {format}): {e}"))
 }
 
 fn judge(args: &CheckArgs) -> Result<Report, String> {
-    let history = read_history(&args.file)?;
+    let history = read_history(&args.file, args.format)?;
     let initial = match &args.initial {
         Some(text) => Some(parse_value(text).map_err(|e| format!("--initial: {e}"))?),
         None => None,
     };
     let mut options = Options {
         nil_is_value: args.nil_is_value,
+        all_keys: args.all_keys,
         ..Options::default()
     };
     if let Some(steps) = args.steps_max {
@@ -145,6 +184,11 @@ fn judge(args: &CheckArgs) -> Result<Report, String> {
             let kv = Independent::new(CasRegister::new(register));
             check::check(&history, &kv, consistency, &options)
         }
+        ModelName::Etcd => check::check(&history, &Etcd, consistency, &options),
+        ModelName::AppendKv => {
+            let kv = Independent::new(AppendString);
+            check::check(&history, &kv, consistency, &options)
+        }
         ModelName::Counter => {
             let start = match initial {
                 None => 0,
@@ -171,6 +215,12 @@ fn to_json(report: &Report) -> serde_json::Value {
         "consistency": report.consistency,
         "operations": report.operations.len(),
         "partitions": report.partitions,
+        "keys": report.keys.iter().map(|k| json!({
+            "key": k.key.as_ref().map(Value::to_string),
+            "valid": k.valid,
+            "decided": k.decided,
+            "steps": k.steps,
+        })).collect::<Vec<_>>(),
         "steps": report.steps,
         "explanation": report.explanation(),
         "verdict": report.verdict,
@@ -191,4 +241,37 @@ fn to_json(report: &Report) -> serde_json::Value {
         out["verdict"]["key"] = json!(v.key.as_ref().map(Value::to_string));
     }
     out
+}
+
+/// One line on the keys when there are several: which were illegal, unknown, or left undecided
+/// because the check stopped at an illegal one.
+fn keys_summary(report: &Report) -> Option<String> {
+    if report.keys.len() < 2 {
+        return None;
+    }
+    let list = |pick: &dyn Fn(&check::KeyVerdict) -> bool| -> Vec<String> {
+        report
+            .keys
+            .iter()
+            .filter(|k| pick(k))
+            .map(|k| k.key.as_ref().map_or("-".into(), Value::to_string))
+            .collect()
+    };
+    let illegal = list(&|k| k.valid == Some(false));
+    let unknown = list(&|k| k.decided && k.valid.is_none());
+    let stopped = list(&|k| !k.decided);
+    let mut parts = vec![format!("{} keys", report.keys.len())];
+    for (name, keys) in [
+        ("illegal", illegal),
+        ("unknown", unknown),
+        (
+            "not decided (stopped at the first illegal key; --all-keys decides them)",
+            stopped,
+        ),
+    ] {
+        if !keys.is_empty() {
+            parts.push(format!("{name}: {}", keys.join(" ")));
+        }
+    }
+    Some(format!("Keys: {}.", parts.join("; ")))
 }

@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a Jepsen history (EDN) for linearizability or sequential consistency.
+    /// Check a history (Jepsen EDN or text log, Porcupine data) for linearizability or sequential consistency.
     Check(check::CheckArgs),
     /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
     Disk(disk::DiskArgs),

@@ -131,7 +131,10 @@ impl Model for AppendString {
     }
     fn step(&self, state: &Text, op: &AppendOp) -> Option<Text> {
         match op {
-            AppendOp::Get(seen) => seen.as_ref().is_none_or(|v| v == state).then(|| state.clone()),
+            AppendOp::Get(seen) => seen
+                .as_ref()
+                .is_none_or(|v| v == state)
+                .then(|| state.clone()),
             AppendOp::Put(v) => Some(v.clone()),
             AppendOp::Append(v) => Some(state.concat(v)),
         }

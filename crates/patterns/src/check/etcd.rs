@@ -71,9 +71,10 @@ impl Model for Etcd {
     }
     fn step(&self, state: &Value, op: &EtcdOp) -> Option<Value> {
         match op {
-            EtcdOp::Register(RegisterOp::Read(seen)) => {
-                seen.as_ref().is_none_or(|v| v == state).then(|| state.clone())
-            }
+            EtcdOp::Register(RegisterOp::Read(seen)) => seen
+                .as_ref()
+                .is_none_or(|v| v == state)
+                .then(|| state.clone()),
             EtcdOp::Register(RegisterOp::Write(v)) => Some(v.clone()),
             EtcdOp::Register(RegisterOp::Cas { old, new }) => (old == state).then(|| new.clone()),
             EtcdOp::CasFailed { old } => (old != state).then(|| state.clone()),
@@ -130,7 +131,9 @@ mod tests {
         let report = check::linearizable(&h, &Etcd).unwrap();
         assert!(report.is_illegal(), "{}", report.explanation());
         assert!(
-            report.explanation().contains("failed (the value was not 1)"),
+            report
+                .explanation()
+                .contains("failed (the value was not 1)"),
             "{}",
             report.explanation()
         );
@@ -145,15 +148,30 @@ mod tests {
             // absent at first
             ("0 :invoke :read nil\n0 :ok :read nil", true),
             // after a write, absent is impossible
-            ("0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :read nil\n1 :ok :read nil", false),
+            (
+                "0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :read nil\n1 :ok :read nil",
+                false,
+            ),
             // a timed-out write may have happened...
-            ("0 :invoke :write 1\n0 :info :write :timed-out\n1 :invoke :read nil\n1 :ok :read 1", true),
+            (
+                "0 :invoke :write 1\n0 :info :write :timed-out\n1 :invoke :read nil\n1 :ok :read 1",
+                true,
+            ),
             // ...or not
-            ("0 :invoke :write 1\n0 :info :write :timed-out\n1 :invoke :read nil\n1 :ok :read nil", true),
+            (
+                "0 :invoke :write 1\n0 :info :write :timed-out\n1 :invoke :read nil\n1 :ok :read nil",
+                true,
+            ),
             // a failed read says nothing
-            ("0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :read nil\n1 :fail :read :timed-out", true),
+            (
+                "0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :read nil\n1 :fail :read :timed-out",
+                true,
+            ),
             // a failed cas concurrent with a write of another value is explained by it
-            ("0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :cas [1 2]\n2 :invoke :write 3\n2 :ok :write 3\n1 :fail :cas [1 2]", true),
+            (
+                "0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :cas [1 2]\n2 :invoke :write 3\n2 :ok :write 3\n1 :fail :cas [1 2]",
+                true,
+            ),
         ];
         for (lines, valid) in table {
             let log: String = lines
@@ -162,7 +180,12 @@ mod tests {
                 .collect();
             let h = parse_history(&log).unwrap();
             let report = check::linearizable(&h, &Etcd).unwrap();
-            assert_eq!(report.valid(), Some(*valid), "{lines}\n{}", report.explanation());
+            assert_eq!(
+                report.valid(),
+                Some(*valid),
+                "{lines}\n{}",
+                report.explanation()
+            );
         }
     }
 }

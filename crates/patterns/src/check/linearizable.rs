@@ -428,9 +428,10 @@ impl<'a, M: Model> Search<'a, M> {
             }
             // The next candidate, or the dead end's culprit.
             let (op, next_cursor) = match self.cursor {
-                Cursor::Required(e) if self.entries.is_call[e] => {
-                    (self.entries.op[e], Cursor::Required(self.entries.required.next[e]))
-                }
+                Cursor::Required(e) if self.entries.is_call[e] => (
+                    self.entries.op[e],
+                    Cursor::Required(self.entries.required.next[e]),
+                ),
                 Cursor::Required(e) => {
                     let first_return = self.entries.op[e];
                     self.cursor = Cursor::Optional {
@@ -479,12 +480,11 @@ impl<'a, M: Model> Search<'a, M> {
         self.linearized.insert(op);
         self.linearized
             .key_into(&mut self.required_key, &mut self.optional_key);
-        let new = self.memo.insert(
-            &self.required_key,
-            &next,
-            &self.optional_key,
-            |s| model.heap_bytes(s),
-        );
+        let new = self
+            .memo
+            .insert(&self.required_key, &next, &self.optional_key, |s| {
+                model.heap_bytes(s)
+            });
         if !new {
             self.linearized.remove(op);
             return;

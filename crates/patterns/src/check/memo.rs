@@ -71,21 +71,29 @@ impl Hasher for MemoHasher {
 /// One (required operations done, state) seen, with the sets of optional operations taken
 /// with it, each sorted.
 struct Entry<S> {
-    required: Box<[u32]>,
+    /// Where the required operations are in [`Memo::keys`].
+    required_at: u32,
+    required_len: u32,
     state: S,
-    optional: Vec<Box<[u32]>>,
+    /// The first set of optional operations (empty, without an allocation, when no `:info`
+    /// operation was taken: the common case), then any others.
+    optional: Box<[u32]>,
+    more_optional: Vec<Box<[u32]>>,
     /// The previous entry with the same hash.
     next: u32,
 }
 
 const NONE: u32 = u32::MAX;
 
-/// The configurations explored so far: entries in one vector, found by hash. A configuration
-/// already seen costs a hash and a comparison, and no allocation; only a new one is copied.
+/// The configurations explored so far: entries in one vector, their required operations in
+/// another, found by hash. A configuration already seen costs a hash and a comparison and no
+/// allocation; a new one, none either, beyond the vectors' growth (and a set of optional
+/// operations, when there is one).
 pub(crate) struct Memo<S> {
     /// Hash of (required, state) → the latest entry with that hash.
     buckets: HashMap<u64, u32, BuildHasherDefault<MemoHasher>>,
     entries: Vec<Entry<S>>,
+    keys: Vec<u32>,
     /// Estimated bytes held: entries, keys, and the states' heap as the model counts it.
     bytes: usize,
 }
@@ -98,6 +106,7 @@ impl<S: Eq + Hash + Clone> Memo<S> {
         Memo {
             buckets: HashMap::default(),
             entries: Vec::new(),
+            keys: Vec::new(),
             bytes: 0,
         }
     }
@@ -119,12 +128,14 @@ impl<S: Eq + Hash + Clone> Memo<S> {
         let mut i = head;
         while i != NONE {
             let e = &mut self.entries[i as usize];
-            if *e.required == *required && e.state == *state {
-                if e.optional.iter().any(|earlier| is_subset(earlier, optional)) {
+            let at = e.required_at as usize;
+            if self.keys[at..at + e.required_len as usize] == *required && e.state == *state {
+                let mut seen = std::iter::once(&e.optional).chain(&e.more_optional);
+                if seen.any(|earlier| is_subset(earlier, optional)) {
                     return false;
                 }
                 self.bytes += size_of::<Box<[u32]>>() + 4 * optional.len();
-                e.optional.push(optional.into());
+                e.more_optional.push(optional.into());
                 return true;
             }
             i = e.next;
@@ -132,14 +143,16 @@ impl<S: Eq + Hash + Clone> Memo<S> {
         self.bytes += size_of::<Entry<S>>()
             + SLOT_OVERHEAD_BYTES
             + 4 * (required.len() + optional.len())
-            + size_of::<Box<[u32]>>()
             + heap_bytes(state);
         self.entries.push(Entry {
-            required: required.into(),
+            required_at: self.keys.len() as u32,
+            required_len: required.len() as u32,
             state: state.clone(),
-            optional: vec![optional.into()],
+            optional: optional.into(),
+            more_optional: Vec::new(),
             next: head,
         });
+        self.keys.extend_from_slice(required);
         self.buckets.insert(hash, (self.entries.len() - 1) as u32);
         true
     }

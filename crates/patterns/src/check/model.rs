@@ -7,9 +7,9 @@
 
 use crate::history::Value;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::{Arc, OnceLock};
 
 /// One operation as the history shows it, before a model reads it.
 ///
@@ -102,7 +102,7 @@ impl Call {
 /// ```
 pub trait Model: Sync {
     /// The object's state. Small and cheap to clone: the searches clone it at every step.
-    type State: Clone + Eq + Hash + Debug + Send;
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
     /// One operation, read once from the history into the model's own terms.
     type Op: Clone + Debug + Send + Sync;
 
@@ -435,10 +435,7 @@ impl Model for MultiRegister {
                 call.nil_is_value,
             )?,
             _ => {
-                return Err(call.unknown_function(
-                    "multi-register",
-                    ":read, :write or :txn",
-                ));
+                return Err(call.unknown_function("multi-register", ":read, :write or :txn"));
             }
         };
         Ok(MultiRegisterOp { micro })
@@ -485,9 +482,12 @@ impl Model for MultiRegister {
                 Micro::Read(..) => {}
                 Micro::Write(k, v) => {
                     current = self
-                        .step(&current, &MultiRegisterOp {
-                            micro: vec![Micro::Write(k.clone(), v.clone())],
-                        })
+                        .step(
+                            &current,
+                            &MultiRegisterOp {
+                                micro: vec![Micro::Write(k.clone(), v.clone())],
+                            },
+                        )
                         .expect("a write always applies");
                 }
             }
@@ -500,14 +500,23 @@ impl Model for MultiRegister {
 /// `checkIndependent`): values are `[key value]` tuples. Linearizability is checked per key
 /// (P-compositionality); sequential consistency, which is not compositional, sees all keys at once.
 #[derive(Clone, Debug, Default)]
-pub struct Independent<M> {
+pub struct Independent<M: Model> {
     /// The model of one key.
     pub each: M,
+    /// `each.init()`, made once: every step compares with it.
+    initial: OnceLock<M::State>,
 }
 
-impl<M> Independent<M> {
+impl<M: Model> Independent<M> {
     pub fn new(each: M) -> Independent<M> {
-        Independent { each }
+        Independent {
+            each,
+            initial: OnceLock::new(),
+        }
+    }
+
+    fn initial(&self) -> &M::State {
+        self.initial.get_or_init(|| self.each.init())
     }
 }
 
@@ -551,6 +560,17 @@ impl<S: Clone> Keyed<S> {
 
     /// The same states with `key`'s set to `state` (`None`: back to the initial state).
     fn with(&self, key: &Arc<Value>, state: Option<S>) -> Keyed<S> {
+        // The cases of a search key by key, without building a vector.
+        match (self, state) {
+            (Keyed::Empty, Some(s)) => Keyed::One((key.clone(), s)),
+            (Keyed::One((k, _)), state) if k == key => {
+                state.map_or(Keyed::Empty, |s| Keyed::One((k.clone(), s)))
+            }
+            (_, state) => self.with_many(key, state),
+        }
+    }
+
+    fn with_many(&self, key: &Arc<Value>, state: Option<S>) -> Keyed<S> {
         let mut entries = self.entries().to_vec();
         match (entries.binary_search_by(|(k, _)| k.cmp(key)), state) {
             (Ok(i), Some(s)) => entries[i].1 = s,
@@ -624,14 +644,11 @@ impl<M: Model> Model for Independent<M> {
     }
     fn step(&self, state: &Self::State, (key, op): &Self::Op) -> Option<Self::State> {
         let current = state.get(key);
-        let next = match current {
-            Some(s) => self.each.step(s, op)?,
-            None => self.each.step(&self.each.init(), op)?,
-        };
-        if current.is_some_and(|s| *s == next) {
+        let next = self.each.step(current.unwrap_or(self.initial()), op)?;
+        if self.each.is_read_only(op) || current.is_some_and(|s| *s == next) {
             return Some(state.clone());
         }
-        let initial = next == self.each.init();
+        let initial = next == *self.initial();
         if current.is_none() && initial {
             return Some(state.clone());
         }
@@ -653,8 +670,8 @@ impl<M: Model> Model for Independent<M> {
                 .sum::<usize>()
     }
     fn describe(&self, state: &Self::State, (key, op): &Self::Op) -> String {
-        let current = state.get(key).cloned().unwrap_or_else(|| self.each.init());
-        format!("at key {key}: {}", self.each.describe(&current, op))
+        let current = state.get(key).unwrap_or(self.initial());
+        format!("at key {key}: {}", self.each.describe(current, op))
     }
 }
 

@@ -4,7 +4,8 @@
 //!   one after another, one per line (Jepsen's `history.edn`; Porcupine's key-value data, whose
 //!   `:key` becomes a `[key value]` tuple).
 //! * **Jepsen's text log** ([`parse_jepsen_log`]): the lines Jepsen's `jepsen.util` logger prints
-//!   as the test runs, `INFO  jepsen.util - 3	:invoke	:cas	[1 2]`, as Porcupine's etcd data and
+//!   as the test runs, `INFO  jepsen.util - 3 :invoke :cas [1 2]` (tab-separated), as Porcupine's etcd
+//!   data and
 //!   the linearizability-checker corpus have them. Other log lines are skipped.
 
 use super::edn::{EdnError, parse_edn, parse_value};
@@ -76,7 +77,7 @@ pub fn parse_history(text: &str) -> Result<History, EdnError> {
 }
 
 /// Reads Jepsen's text log: every line of the `jepsen.util` logger whose message is an operation
-/// (`process	:type	:f	value`, separated by tabs or spaces; the value is EDN and runs to the end
+/// (`process :type :f value`, separated by tabs or spaces; the value is EDN and runs to the end
 /// of the line) is an event; other lines (the test's own logging) are skipped, and so are the
 /// nemesis's operations. A `jepsen.util` line that starts like an operation but is not a whole one
 /// (cut short, an unknown `:type`, a value that is not EDN) is an error at its line and column.
@@ -201,7 +202,9 @@ impl<'a> Cursor<'a> {
         let at = self.pos;
         let f = match self.field() {
             f if f.len() > 1 && f.starts_with(':') => f[1..].to_string(),
-            other => return Err(self.error(at, "the operation's :f, a keyword such as :read", other)),
+            other => {
+                return Err(self.error(at, "the operation's :f, a keyword such as :read", other));
+            }
         };
         self.skip_blank();
         let at = self.pos;
@@ -250,7 +253,15 @@ mod tests {
         let shape: Vec<_> = h
             .events
             .iter()
-            .map(|e| (e.process, e.kind, e.f.as_str(), e.value.to_string(), e.position))
+            .map(|e| {
+                (
+                    e.process,
+                    e.kind,
+                    e.f.as_str(),
+                    e.value.to_string(),
+                    e.position,
+                )
+            })
             .collect();
         let at = |line| Some(Position { line, column: 21 });
         assert_eq!(
@@ -270,9 +281,19 @@ mod tests {
         // Cut short, an unknown :type, a value that is not EDN, a file that is not a history.
         let table: &[(&str, usize, usize, &str)] = &[
             ("INFO  jepsen.util - 0\t:invoke", 1, 30, ":f"),
-            ("x\nINFO  jepsen.util - 0\t:done\t:read\tnil", 2, 23, "the :type"),
+            (
+                "x\nINFO  jepsen.util - 0\t:done\t:read\tnil",
+                2,
+                23,
+                "the :type",
+            ),
             ("INFO  jepsen.util - 0\t:invoke\t:read\t[1 2", 1, 41, "`]`"),
-            ("INFO  jepsen.util - 0\t:ok\t:read\t1.5", 1, 33, "an integer"),
+            (
+                "INFO  jepsen.util - 0\t:ok\t:read\t1.5",
+                1,
+                33,
+                "an integer",
+            ),
             ("INFO  jepsen.util - 0\t:ok\tread\t1", 1, 27, "a keyword"),
             ("hello\nworld", 1, 1, "a history"),
         ];
@@ -287,11 +308,23 @@ mod tests {
     fn every_shape_is_detected_from_its_first_line() {
         for (text, format) in [
             ("[{:process 0 :type :ok :f :read}]", Format::Edn),
-            ("\n; a comment\n({:process 0 :type :ok :f :read})", Format::Edn),
-            ("{:process 0, :type :invoke, :f :get, :key \"6\", :value nil}", Format::Edn),
-            ("#jepsen.history.Op{:process 0 :type :ok :f :read}", Format::Edn),
+            (
+                "\n; a comment\n({:process 0 :type :ok :f :read})",
+                Format::Edn,
+            ),
+            (
+                "{:process 0, :type :invoke, :f :get, :key \"6\", :value nil}",
+                Format::Edn,
+            ),
+            (
+                "#jepsen.history.Op{:process 0 :type :ok :f :read}",
+                Format::Edn,
+            ),
             ("", Format::Edn),
-            ("INFO  jepsen.util - 0\t:invoke\t:read\tnil", Format::JepsenLog),
+            (
+                "INFO  jepsen.util - 0\t:invoke\t:read\tnil",
+                Format::JepsenLog,
+            ),
         ] {
             assert_eq!(Format::detect(text), format, "{text}");
             assert!(format.parse(text).is_ok(), "{text}");
