@@ -190,3 +190,117 @@ fn a_structural_error_names_its_line_after_skipped_nemesis_lines() {
         "{err}"
     );
 }
+
+/// Porcupine's etcd data, in Jepsen's text log: written here, not copied.
+const ETCD_LOG: &str = "INFO  jepsen.core - Running test\n\
+INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+INFO  jepsen.util - 1\t:invoke\t:cas\t[1 2]\n\
+INFO  jepsen.util - 1\t:fail\t:cas\t[1 2]\n";
+
+#[test]
+fn reads_jepsen_logs_with_etcd_semantics() {
+    // Issue 13: the log is detected; under etcd's rules the failed cas says the value was not 1,
+    // right after write 1 returned: invalid. Knossos's cas-register drops the failure: valid.
+    let file = history_file(ETCD_LOG);
+    let out = check(&["--model", "etcd"], &file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("the value was not 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = check(&["--model", "cas-register"], &file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Forced to EDN, the log is an error at its first line.
+    let out = check(&["--model", "etcd", "--format", "edn"], &file);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("(read as edn): line 1, column 1"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A cut-short log line is bad input at its line and column.
+    let cut = history_file(&format!("{ETCD_LOG}INFO  jepsen.util - 2\t:invoke\n"));
+    let out = check(&["--model", "etcd"], &cut);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 6, column 30: expected the operation's :f"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn append_kv_reads_keyed_maps_and_stops_at_the_first_illegal_key() {
+    // One map per line with :key, as Porcupine's kv data: key "1" reads a value never
+    // appended; key "0" is fine. --all-keys reports each key.
+    let file = history_file(
+        "{:process 0, :type :invoke, :f :append, :key \"0\", :value \"x 0 0 y\"}
+{:process 0, :type :ok, :f :append, :key \"0\", :value \"x 0 0 y\"}
+{:process 1, :type :invoke, :f :get, :key \"0\", :value nil}
+{:process 1, :type :ok, :f :get, :key \"0\", :value \"x 0 0 y\"}
+{:process 2, :type :invoke, :f :put, :key \"1\", :value \"a\"}
+{:process 2, :type :ok, :f :put, :key \"1\", :value \"a\"}
+{:process 1, :type :invoke, :f :get, :key \"1\", :value nil}
+{:process 1, :type :ok, :f :get, :key \"1\", :value \"ab\"}
+",
+    );
+    let out = check(&["--model", "append-kv", "--json"], &file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verdict"]["key"], "\"1\"");
+    assert_eq!(json["keys"].as_array().unwrap().len(), 2);
+    let out = check(&["--model", "append-kv", "--all-keys"], &file);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("Keys: 2 keys; illegal: \"1\"."),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn help_lists_every_model_with_its_semantics() {
+    // `patterns check --help`: one line per model.
+    let out = Command::new(PATTERNS)
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&out.stdout);
+    for model in [
+        "register:",
+        "cas-register:",
+        "multi-register:",
+        "kv:",
+        "etcd:",
+        "append-kv:",
+        "counter:",
+        "mutex:",
+        "set:",
+    ] {
+        assert!(
+            help.contains(&format!("- {model}")),
+            "{model} missing:\n{help}"
+        );
+    }
+    assert!(help.contains("a failed :cas means the compare was false"));
+}
+
+#[test]
+fn multi_register_reads_knossos_transactions() {
+    // Issue 13: `:f :txn` with [:read k v] / [:write k v] micro-operations, as Knossos writes them.
+    let file = history_file(
+        "[{:process 0 :type :invoke :f :txn :value [[:write :x 1] [:write :y 2]]}
+          {:process 0 :type :ok :f :txn :value [[:write :x 1] [:write :y 2]]}
+          {:process 1 :type :invoke :f :txn :value [[:read :x nil] [:read :y nil]]}
+          {:process 1 :type :ok :f :txn :value [[:read :x 1] [:read :y 3]]}]",
+    );
+    let out = check(&["--model", "multi-register"], &file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("it read 3 at key :y, but that key held 2"),
+        "{}",
+        text(&out.stdout)
+    );
+}

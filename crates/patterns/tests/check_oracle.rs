@@ -10,8 +10,8 @@
 mod oracle;
 
 use patterns::check::{
-    self, CasRegister, Consistency, Counter, Independent, Model, MultiRegister, Mutex, Options,
-    Register, Set,
+    self, AppendString, CasRegister, Consistency, Counter, Etcd, Independent, Model, MultiRegister,
+    Mutex, Options, Register, Set,
 };
 use patterns::history::{Event, EventType, History, Value, parse_edn};
 use proptest::prelude::*;
@@ -276,6 +276,96 @@ fn multi_register_agrees_with_the_oracle() {
         },
     };
     agrees_with_the_oracle("multi-register", &MultiRegister::new(0), &multi);
+}
+
+#[test]
+fn multi_register_transactions_agree_with_the_oracle() {
+    // Knossos's :txn: reads and writes of two registers in one atomic step, a read after a
+    // write of the same key seeing it.
+    fn txn(choice: u8, a: u8, b: u8, reads_known: bool) -> Value {
+        let key = |n: u8| Value::Keyword(if n % 2 == 0 { "x" } else { "y" }.into());
+        let micro = |i: u8| {
+            let bits = choice >> (2 * i);
+            let (f, v) = if bits & 1 == 0 {
+                (
+                    "read",
+                    if reads_known {
+                        int((a >> i) % 2)
+                    } else {
+                        Value::Nil
+                    },
+                )
+            } else {
+                ("write", int((b >> i) % 2))
+            };
+            Value::Vector(vec![Value::Keyword(f.into()), key(bits >> 1), v])
+        };
+        Value::Vector((0..1 + choice % 2).map(micro).collect())
+    }
+    let vocabulary = Vocabulary {
+        invoke: |choice, a, b| ("txn", txn(choice, a, b, false)),
+        // The completion repeats the transaction with what its reads saw.
+        returned: |_, invoked, a, b| match invoked {
+            Value::Vector(steps) => Value::Vector(
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, step)| match step {
+                        Value::Vector(p) if p[0] == Value::Keyword("read".into()) => {
+                            Value::Vector(vec![p[0].clone(), p[1].clone(), int((a ^ b) >> i & 1)])
+                        }
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        },
+    };
+    agrees_with_the_oracle("multi-register txn", &MultiRegister::new(0), &vocabulary);
+}
+
+#[test]
+fn etcd_agrees_with_the_oracle() {
+    // A failed cas is an answer (the value was not the one compared); a read of nil is
+    // "absent". Values from {absent, 0, 1}.
+    let etcd = Vocabulary {
+        invoke: |choice, a, b| match choice % 3 {
+            0 => ("read", Value::Nil),
+            1 => ("write", int(a % 2)),
+            _ => ("cas", Value::Vector(vec![int(a % 2), int(b % 2)])),
+        },
+        returned: |f, invoked, a, b| match f {
+            "read" if a % 3 == 2 => Value::Nil,
+            "read" => int(a % 3),
+            _ => echo(f, invoked, a, b),
+        },
+    };
+    agrees_with_the_oracle("etcd", &Etcd, &etcd);
+}
+
+#[test]
+fn append_kv_agrees_with_the_oracle() {
+    // Porcupine's kv model: strings per key, appends of one letter, so values repeat ("ab" by
+    // put or by two appends) and gets see prefixes.
+    fn text(n: u8) -> Value {
+        Value::str(["", "a", "b", "ab", "ba", "aa"][n as usize % 6])
+    }
+    let kv = Vocabulary {
+        invoke: |choice, a, b| {
+            let key = Value::str(if b % 2 == 0 { "x" } else { "y" });
+            let (f, value) = match choice % 3 {
+                0 => ("get", Value::Nil),
+                1 => ("put", text(a % 3)),
+                _ => ("append", text(1 + a % 2)),
+            };
+            (f, Value::tuple(key, value))
+        },
+        returned: |f, invoked, a, b| match (f, invoked) {
+            ("get", Value::Vector(pair)) => Value::tuple(pair[0].clone(), text(a)),
+            _ => echo(f, invoked, a, b),
+        },
+    };
+    agrees_with_the_oracle("append-kv", &Independent::new(AppendString), &kv);
 }
 
 // ---- issue 10, item 1: a write of the value already held is not a read ---------------------------

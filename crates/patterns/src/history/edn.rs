@@ -772,6 +772,25 @@ mod reader_tests {
     }
 
     #[test]
+    fn a_key_of_any_edn_type_makes_the_value_a_key_value_tuple() {
+        // Porcupine's kv data (`:key "6"`) reads as Jepsen's independent tuples, whatever the
+        // key's type; the key may come before or after the value.
+        for key in [
+            "\"6\"", "6", ":k", "nil", "true", "[1 :a]", "{:a 1}", "#{1}", "\"\"",
+        ] {
+            let text = format!(
+                "{{:process 0, :type :invoke, :f :get, :key {key}, :value nil}}\n\
+                 {{:process 0, :type :ok, :value \"x 0 0 y\", :f :get, :key {key}}}"
+            );
+            let h = parse_edn(&text).unwrap_or_else(|e| panic!("{key}: {e}"));
+            let key = parse_value(key).unwrap();
+            assert_eq!(h.events[0].value, Value::tuple(key.clone(), Value::Nil));
+            assert_eq!(h.events[1].value, Value::tuple(key, Value::str("x 0 0 y")));
+            assert!(h.events.iter().all(|e| e.extra.is_empty()));
+        }
+    }
+
+    #[test]
     fn hostile_nesting_is_an_error_never_a_stack_overflow() {
         // Issue 10, item 6: each `#_` used to restart the depth count, so `[#_` repeated 10,000
         // times overflowed the stack. Every shape of deep nesting is refused at the same limit,

@@ -4,7 +4,8 @@
 //!
 //! It reads a history with Knossos's semantics, on its own rather than through the checker's
 //! pairing: an operation is an `:invoke` and the next event of its process; `:fail` never
-//! happened; `:ok` happened between its invocation and its completion; `:info` or no completion
+//! happened, unless the model reads it as an answer (`Model::failed`), and then it happened as
+//! an `:ok` one does; `:ok` happened between its invocation and its completion; `:info` or no completion
 //! may have happened at any moment after its invocation, or never. A process may go on invoking
 //! after an `:info`. It does not split by key: every operation is ordered with every other, so
 //! P-compositionality is tested too.
@@ -35,10 +36,11 @@ pub fn operations<M: Model>(history: &History, model: &M, nil_is_value: bool) ->
             .iter()
             .position(|c| c.process == e.process)
             .map(|j| i + 1 + j);
-        let (completed, ret) = match end.map(|j| (j, &history.events[j])) {
-            Some((_, c)) if c.kind == EventType::Fail => continue,
-            Some((j, c)) if c.kind == EventType::Ok => (Some(c.value.clone()), Some(j)),
-            _ => (None, None),
+        let (completed, ret, failed) = match end.map(|j| (j, &history.events[j])) {
+            Some((j, c)) if c.kind == EventType::Ok || c.kind == EventType::Fail => {
+                (Some(c.value.clone()), Some(j), c.kind == EventType::Fail)
+            }
+            _ => (None, None, false),
         };
         let call = Call {
             f: e.f.clone(),
@@ -46,13 +48,21 @@ pub fn operations<M: Model>(history: &History, model: &M, nil_is_value: bool) ->
             completed,
             nil_is_value,
         };
+        let op = if failed {
+            // A failure the model reads as an answer happened; any other never did.
+            model.failed(&call)
+        } else {
+            model.op(&call).map(Some)
+        };
+        let Some(op) = op.unwrap_or_else(|e| panic!("the oracle's history fits the model: {e}"))
+        else {
+            continue;
+        };
         out.push(Brute {
             process: e.process,
             call: i,
             ret,
-            op: model
-                .op(&call)
-                .unwrap_or_else(|e| panic!("the oracle's history fits the model: {e}")),
+            op,
         });
     }
     out
