@@ -28,9 +28,9 @@
 //! workshop machine): fjall 3.1.13 without lz4, 23 s of CPU (53 s wall at load 8) for 47 crates
 //! and no system library; RocksDB through the `rocksdb` crate 0.25 without its compression
 //! libraries needs libclang installed for its bindings and then compiles 343 C++ files of
-//! RocksDB 11.8 at about 4.6 s of CPU each: about 26 minutes of CPU (extrapolated from the first
-//! 33 files, built at low priority beside other builds). So the store is on fjall, behind the
-//! `lsm` feature.
+//! RocksDB 11.8 at about 6 s of CPU each: about 35 minutes of CPU, some 90 times fjall's
+//! (extrapolated from the first 51 files, built at low priority beside other builds). So the
+//! store is on fjall, behind the `lsm` feature.
 
 use patterns::wal::ScratchDir;
 use patterns::wal::cost::{
