@@ -2,7 +2,7 @@
 # set-up first (idempotent: seconds when nothing changed). See README.md.
 # Steps run one after another even under -j: evcxr kernels and cargo share target dirs.
 .NOTPARALLEL:
-.PHONY: setup handouts test lab fmt clippy test-rust doc bench-quick tla test-notebooks
+.PHONY: setup handouts test lab fmt clippy test-rust doc bench-quick explore-quick explore tla test-notebooks
 
 PYTHON := .venv/bin/python
 NOTEBOOKS := $(PYTHON) scripts/notebooks.py
@@ -19,7 +19,7 @@ lab: setup
 	$(NOTEBOOKS) lab
 
 ## Everything CI checks (`make -k test` runs every step and reports all that fail).
-test: setup fmt clippy test-rust doc bench-quick tla test-notebooks
+test: setup fmt clippy test-rust doc bench-quick explore-quick tla test-notebooks
 
 fmt:
 	cargo fmt --all -- --check
@@ -37,6 +37,17 @@ doc:
 ## benchmark needs polars, whose release build alone would cost CI about ten minutes.
 bench-quick:
 	BENCH_QUICK=1 cargo bench --workspace
+
+## Every protocol under the nemesis (a release build: about ten times faster than a debug one):
+## each correct form over 1,000 seeds, each broken variant caught from its recorded failing seed
+## within 200 seeds. Counterexamples are drawn into target/explore/.
+explore-quick:
+	cargo run --release -q -p patterns-cli -- explore --all-variants --seeds 1000 --broken-seeds 200
+
+## The full search: 10,000 seeds per correct form, and each broken variant searched from seed 0
+## (it must be caught within 1,000 seeds).
+explore:
+	cargo run --release -q -p patterns-cli -- explore --all-variants --seeds 10000 --broken-seeds 1000 --from-seed-zero --stats
 
 ## Model-check the specs in tla/ (`make tla SPECS="Paxos BrokenPaxosIgnoreAccepted"` for some):
 ## per spec its verdict, distinct states, depth and time. Needs Java 11+ and `make setup`'s TLC.

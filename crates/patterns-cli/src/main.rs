@@ -2,6 +2,7 @@
 
 mod check;
 mod disk;
+mod explore;
 mod wal;
 
 use clap::{Parser, Subcommand};
@@ -24,16 +25,26 @@ enum Command {
     Check(check::CheckArgs),
     /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
     Disk(disk::DiskArgs),
+    /// Run a protocol under the nemesis for many seeds; draw the first counterexample.
+    Explore(explore::ExploreArgs),
     /// Day 1 write-ahead log: open a log as a server would and report what recovery found.
     #[command(subcommand)]
     Wal(wal::WalCommand),
 }
 
 fn main() -> ExitCode {
+    // Behave as a Unix filter: a closed pipe (`patterns explore ... | head`) ends the process
+    // quietly instead of panicking on the next print.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Disk(args) => disk::run(args),
+        Command::Explore(args) => explore::run(&args),
         Command::Wal(command) => wal::run(&command),
     }
 }

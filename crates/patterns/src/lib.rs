@@ -9,6 +9,7 @@
 //! | [`node`] | the node interface: messages, timers, client requests, request deadlines, quorums, storage with explicit sync, the host a runtime wraps around a node |
 //! | [`sim`] | the simulator: logical ticks, one seeded RNG, faults as values, clients that retry, traces, the nemesis and the explorer |
 //! | [`protocols`] | the patterns themselves, one module per family |
+//! | [`explore`] | the explorer: seeds under a nemesis, invariants, linearizability, liveness; shrunk counterexamples |
 //! | [`history`] | Jepsen histories and EDN |
 //! | [`check`] | linearizability and sequential-consistency checkers |
 //! | [`viz`] | figures, charts, tables, message sequence diagrams |
@@ -20,6 +21,7 @@
 pub mod check;
 #[cfg(unix)]
 pub mod disk;
+pub mod explore;
 pub mod history;
 pub mod math;
 #[cfg(feature = "net")]

@@ -3,11 +3,14 @@
 
 use patterns::history::{EventType, Value};
 use patterns::message_kinds;
-use patterns::node::{Context, Node, NodeStatus, Operation, ProcessId, RequestId, StorageError};
+use patterns::node::{
+    Context, Node, NodeStatus, Operation, ProcessId, RequestId, Seen, StorageError,
+};
 use patterns::protocols::echo::{Echo, EchoServer};
+use patterns::protocols::kv::{KvOp, KvReply};
 use patterns::sim::{
-    Builder, DropReason, Fault, Latency, NemesisConfig, Outcome, SimError, Simulation, TraceEvent,
-    TraceLevel,
+    Builder, ClientPolicy, DropReason, Fault, Latency, NemesisConfig, Outcome, RandomRun, RunPlan,
+    SimError, Simulation, TraceEvent, TraceLevel,
 };
 use serde::{Deserialize, Serialize};
 
@@ -927,4 +930,191 @@ fn the_nemesis_schedule_depends_only_on_its_seed() {
         a.iter().any(|(_, f)| matches!(f, Fault::Latency { .. })),
         "{a:?}"
     );
+}
+
+// ----- the second edition: typed faults, held syncs, clients that retry and follow redirects ---
+
+#[test]
+fn a_misspelt_kind_in_a_hand_written_fault_is_refused() {
+    let mut sim = register_cluster(Builder::new());
+    let typo = Fault::DropKind {
+        kind: "Nte",
+        from: "athens".into(),
+        to: "cyrene".into(),
+        nth: None,
+    };
+    let err = sim.inject(typo).unwrap_err();
+    assert!(matches!(err, SimError::UnknownKind { .. }), "{err}");
+    assert!(err.to_string().contains("Note"), "names the real kinds: {err}");
+    assert!(
+        !sim.trace()
+            .events
+            .iter()
+            .any(|e| matches!(e, TraceEvent::Fault { .. })),
+        "a refused fault is not recorded"
+    );
+}
+
+#[test]
+fn held_syncs_keep_durable_replies_back_and_die_with_a_crash() {
+    let mut sim = durable_cluster(Builder::new());
+    sim.inject(Fault::HoldSync {
+        node: "athens".into(),
+    })
+    .unwrap();
+    let op = sim.invoke("alice", "athens", write("x")).unwrap();
+    sim.run_for(20);
+    assert!(!sim.is_done(op), "the reply waits for a sync that cannot complete");
+    assert_eq!(sim.storage("athens").unwrap().unsynced_writes(), 1);
+    sim.inject(Fault::CompleteSync {
+        node: "athens".into(),
+    })
+    .unwrap();
+    sim.run_until_done(op, 10).unwrap();
+    assert_eq!(sim.storage("athens").unwrap().unsynced_writes(), 0);
+    sim.inject(Fault::HoldSync {
+        node: "athens".into(),
+    })
+    .unwrap();
+    let lost = sim.invoke("alice", "athens", write("y")).unwrap();
+    sim.run_for(5);
+    sim.crash("athens").unwrap();
+    sim.restart("athens").unwrap();
+    assert!(!sim.syncs_held("athens").unwrap(), "a restart starts without held syncs");
+    sim.run_until_done(lost, 200).unwrap();
+    let read = sim.call("bob", "athens", Op::Read, 20).unwrap();
+    assert_eq!(read.reply(), Some(&Some("x".to_string())), "the unsynced y died");
+}
+
+/// A key-value node where only `leader` serves: the others redirect. Retries are answered once.
+#[derive(Clone, Default)]
+struct Led {
+    leader: Option<ProcessId>,
+    silent: bool,
+    answered: patterns::node::IdempotentReceiver<KvReply>,
+    applied: u32,
+}
+
+impl Node for Led {
+    type Message = Wire;
+    type Timer = ();
+    type Operation = KvOp;
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: ProcessId, _: Wire) {}
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: KvOp) {
+        if self.silent {
+            return;
+        }
+        if self.leader != Some(ctx.id()) {
+            let leader = self.leader;
+            return ctx.reply(request, KvReply::NotLeader { leader });
+        }
+        match self.answered.seen(request) {
+            Seen::Answered(reply) => ctx.reply(request, reply.clone()),
+            Seen::New => {
+                self.applied += 1;
+                let reply = match op {
+                    KvOp::Read { .. } => KvReply::Value(None),
+                    _ => KvReply::Written,
+                };
+                self.answered.answer(request, reply.clone());
+                ctx.reply(request, reply);
+            }
+            Seen::InProgress | Seen::Stale => {}
+        }
+    }
+}
+
+fn led(leader: Option<u16>, silent: &'static [&'static str], attempts: u32) -> Simulation<Led> {
+    Builder::new()
+        .client_policy(ClientPolicy {
+            attempt_timeout_ticks: 20,
+            attempts,
+            follow_redirects: true,
+        })
+        .build(move |init| Led {
+            leader: leader.map(ProcessId),
+            silent: silent.contains(&init.name.as_str()),
+            ..Led::default()
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_client_follows_a_redirect_to_the_leader_and_records_one_operation() {
+    let mut sim = led(Some(2), &[], 3);
+    let done = sim.call("alice", "athens", KvOp::write("k", "v"), 100).unwrap();
+    assert_eq!(done.reply(), Some(&KvReply::Written));
+    let kinds: Vec<EventType> = sim.history().events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventType::Invoke, EventType::Ok]);
+    assert_eq!(sim.node("cyrene").unwrap().applied, 1);
+    assert!(sim.trace().events.iter().any(
+        |e| matches!(e, TraceEvent::Annotate { text, .. } if text.starts_with("redirected"))
+    ));
+}
+
+#[test]
+fn redirects_alone_prove_nothing_ran_but_an_unanswered_attempt_may_have() {
+    // Nobody leads: three redirects, and the write certainly never ran: :fail.
+    let mut sim = led(None, &[], 3);
+    let done = sim.call("alice", "athens", KvOp::write("k", "v"), 200).unwrap();
+    assert!(matches!(done.reply(), Some(KvReply::NotLeader { leader: None })));
+    assert_eq!(sim.history().events[1].kind, EventType::Fail);
+    // athens swallows the first attempt: it may have run, whatever the redirects say: :info.
+    let mut sim = led(None, &["athens"], 3);
+    sim.call("alice", "athens", KvOp::write("k", "v"), 200).unwrap();
+    assert_eq!(sim.history().events[1].kind, EventType::Info);
+    // A read that may have run changed nothing: :fail.
+    let mut sim = led(None, &["athens"], 3);
+    sim.call("alice", "athens", KvOp::read("k"), 200).unwrap();
+    assert_eq!(sim.history().events[1].kind, EventType::Fail);
+}
+
+#[test]
+fn a_retry_keeps_its_request_id_so_the_leader_applies_it_once() {
+    let mut sim = led(Some(2), &[], 3);
+    sim.set_loss("cyrene", "alice", Some(1.0)).unwrap();
+    let op = sim.invoke("alice", "cyrene", KvOp::write("k", "v")).unwrap();
+    sim.run_for(5);
+    assert_eq!(sim.node("cyrene").unwrap().applied, 1, "applied; the reply was lost");
+    sim.set_loss("cyrene", "alice", None).unwrap();
+    let done = sim.run_until_done(op, 200).unwrap().clone();
+    assert_eq!(done.reply(), Some(&KvReply::Written));
+    assert_eq!(sim.node("cyrene").unwrap().applied, 1, "the retry was recognised");
+    assert_eq!(sim.history().len(), 2, "one operation, however many attempts");
+}
+
+#[test]
+fn the_full_nemesis_crashes_restarts_and_skews_and_the_heal_puts_everything_right() {
+    let sim = durable_cluster(Builder::new().seed(7).clients(["alice", "bob", "carol"]));
+    let plan = RunPlan {
+        ticks: 400,
+        settle_ticks: 1_000,
+        nemesis: Some(NemesisConfig {
+            fault_probability: 0.2,
+            ..NemesisConfig::everything()
+        }),
+    };
+    let mut count = 0;
+    let mut run = RandomRun::new(
+        sim,
+        move |_| {
+            count += 1;
+            write(&format!("v{count}"))
+        },
+        plan,
+    );
+    run.finish().unwrap();
+    let schedule = run.schedule();
+    let has = |f: fn(&Fault) -> bool| schedule.iter().any(|(_, x)| f(x));
+    assert!(has(|f| matches!(f, Fault::Crash { .. })), "{schedule:?}");
+    assert!(has(|f| matches!(f, Fault::Restart { .. })));
+    assert!(has(|f| matches!(f, Fault::SkewClock { .. })));
+    assert!(has(|f| matches!(f, Fault::Duplication { .. })));
+    for node in ["athens", "byzantium", "cyrene"] {
+        assert_eq!(run.sim.status(node).unwrap(), NodeStatus::Up, "{node}");
+        assert!(!run.sim.clock_is_skewed(node).unwrap(), "{node}");
+    }
+    assert!(!run.sim.any_client_busy());
 }

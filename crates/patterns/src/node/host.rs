@@ -412,3 +412,134 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         &self.coroutines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{EventType, Value};
+    use crate::node::{MemoryStorage, Operation, Pending};
+    use rand::SeedableRng;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    enum Ask {
+        Ping(Correlation),
+    }
+    crate::message_kinds!(Ask => AskKind { Ping });
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Go;
+
+    impl Operation for Go {
+        type Reply = ();
+        fn invocation(&self) -> (&'static str, Value) {
+            ("go", Value::Nil)
+        }
+        fn completion(&self, _: &()) -> (EventType, Value) {
+            (EventType::Ok, Value::Nil)
+        }
+        fn is_read_only(&self) -> bool {
+            true
+        }
+    }
+
+    /// Asks its peer on every request and remembers the ids it used.
+    #[derive(Default)]
+    struct Asker {
+        waiting: Pending<()>,
+        used: Vec<Correlation>,
+        expired: Vec<Correlation>,
+    }
+
+    impl Node for Asker {
+        type Message = Ask;
+        type Timer = u8;
+        type Operation = Go;
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: ProcessId, _: Ask) {}
+
+        fn on_expired(&mut self, _: &mut Context<'_, Self>, correlation: Correlation) {
+            if self.waiting.take_expired(correlation).is_some() {
+                self.expired.push(correlation);
+            }
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, _: RequestId, _: Go) {
+            let id = self.waiting.insert(ctx, 5, ());
+            self.used.push(id);
+            ctx.set_timer(7, 3);
+            ctx.send(ProcessId(1), Ask::Ping(id));
+        }
+    }
+
+    /// Records what the host asked for.
+    #[derive(Default)]
+    struct Recorded {
+        sent: usize,
+        scheduled: Vec<(u64, Tick)>,
+    }
+
+    impl Runtime<Asker> for Recorded {
+        fn transmit(&mut self, _: ProcessId, _: Action<Asker>) {
+            self.sent += 1;
+        }
+        fn schedule(&mut self, _: ProcessId, generation: u64, after: Tick) {
+            self.scheduled.push((generation, after));
+        }
+        fn start_sync(&mut self, _: ProcessId, _: u64) -> bool {
+            true
+        }
+        fn annotate(&mut self, _: ProcessId, _: String) {}
+    }
+
+    fn host() -> Host<Asker, MemoryStorage> {
+        let init = NodeInit {
+            id: ProcessId(0),
+            name: "athens".into(),
+            peers: vec![ProcessId(1)],
+        };
+        Host::new(init, MemoryStorage::new(), ChaCha8Rng::seed_from_u64(0))
+    }
+
+    fn ask(host: &mut Host<Asker, MemoryStorage>, rt: &mut Recorded) {
+        let request = RequestId {
+            client: ProcessId(9),
+            sequence: 1,
+        };
+        host.call(rt, 0, 1000, |node, ctx| node.on_request(ctx, request, Go));
+    }
+
+    #[test]
+    fn a_new_life_never_reuses_a_correlation_id_and_forgets_its_timers() {
+        let (mut host, mut rt) = (host(), Recorded::default());
+        host.start(Asker::default(), &mut rt, 0, 1000);
+        ask(&mut host, &mut rt);
+        ask(&mut host, &mut rt);
+        let first_life = host.node().unwrap().used.clone();
+        let stale_timer = rt.scheduled.last().unwrap().0;
+        host.crash();
+        assert!(host.take_timer(stale_timer).is_none(), "timers die with a crash");
+        host.start(Asker::default(), &mut rt, 10, 1010);
+        ask(&mut host, &mut rt);
+        let second_life = &host.node().unwrap().used;
+        assert_eq!(first_life.len(), 2);
+        assert!(second_life.iter().all(|id| !first_life.contains(id)));
+        assert_eq!(host.incarnation(), 2);
+        assert_eq!(second_life[0].incarnation, 2);
+    }
+
+    #[test]
+    fn a_deadline_fires_once_unless_its_entry_was_removed() {
+        let (mut host, mut rt) = (host(), Recorded::default());
+        host.start(Asker::default(), &mut rt, 0, 1000);
+        ask(&mut host, &mut rt);
+        // The request set a deadline (5 ticks) and a timer (3 ticks): two schedules.
+        assert_eq!(rt.scheduled.iter().map(|s| s.1).collect::<Vec<_>>(), [5, 3]);
+        let (deadline, _) = rt.scheduled[0];
+        let key = host.take_timer(deadline).expect("the deadline is live");
+        assert!(matches!(key, TimerKey::Deadline(_)));
+        host.fire(&mut rt, 5, 1005, key);
+        assert_eq!(host.node().unwrap().expired.len(), 1);
+        assert!(host.take_timer(deadline).is_none(), "it fires once");
+    }
+}

@@ -12,3 +12,8 @@
 pub mod echo;
 pub mod kv;
 pub mod quorum_kv;
+
+/// Every protocol `patterns explore` knows, in lesson order.
+pub fn catalog() -> Vec<Box<dyn crate::explore::Protocol>> {
+    vec![Box::new(quorum_kv::Explorer)]
+}

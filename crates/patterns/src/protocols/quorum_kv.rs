@@ -45,8 +45,13 @@ pub mod async_coordinator;
 
 pub use async_coordinator::AsyncQuorumKv;
 
-use super::kv::{KvOp, KvReply};
+use super::kv::{KvMix, KvOp, KvReply};
+use crate::check::{self, HistoryError, Independent, Register, Report};
+use crate::explore::{Explorable, Operations, Variant};
+use crate::history::{History, Value};
 use crate::message_kinds;
+use crate::node::NodeInit;
+use crate::sim::{Builder, Latency, NemesisConfig, RunPlan};
 use crate::node::{
     Context, Correlation, Node, Pending, ProcessId, Quorum, QuorumState, RequestId, Tick, majority,
 };
@@ -754,6 +759,125 @@ impl QuorumKv {
             self.start_write(ctx, query.request, query.key, value);
         }
         true
+    }
+}
+
+// ----- exploration ---------------------------------------------------------------------------------
+
+/// The quorum store for `patterns explore quorum-kv`: majority quorums with synchronous read repair
+/// and honest failures are linearizable under partitions, delays, loss, duplication, and crashes
+/// that lose unsynced writes; each broken variant gives up one of those choices. Clock skew is not
+/// tolerated by last-write-wins on wall clocks, and the `clock-skew` variant shows it.
+pub struct Explorer;
+
+impl Explorer {
+    fn config(variant: &Variant) -> Config {
+        let correct = Config::majority(3).read_repair(ReadRepair::Sync);
+        match variant.name {
+            "r1-w1" => correct.quorums(1, 1).expect("1 of 3 is a quorum size"),
+            "no-read-repair" => correct.read_repair(ReadRepair::Off),
+            "async-read-repair" => correct.read_repair(ReadRepair::Async),
+            "definite-failures" => correct.write_failure(WriteFailure::Definite),
+            _ => correct,
+        }
+    }
+}
+
+impl Explorable for Explorer {
+    type Node = QuorumKv;
+
+    fn name(&self) -> &'static str {
+        "quorum-kv"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Dynamo-style quorum reads and writes, last-write-wins versions, read repair"
+    }
+
+    fn variants(&self) -> Vec<Variant> {
+        let variant = |name, summary, broken, failing_seed| Variant {
+            name,
+            summary,
+            broken,
+            failing_seed,
+        };
+        vec![
+            variant(
+                "correct",
+                "R = W = 2 of 3, synchronous read repair, honest failures",
+                false,
+                None,
+            ),
+            variant(
+                "r1-w1",
+                "R = W = 1: quorums that need not meet, so reads miss acknowledged writes",
+                true,
+                Some(1),
+            ),
+            variant(
+                "no-read-repair",
+                "no repair: two reads during one write can see new, then old",
+                true,
+                Some(15),
+            ),
+            variant(
+                "async-read-repair",
+                "answer before the repair: a later read can still see the old value",
+                true,
+                Some(544),
+            ),
+            variant(
+                "definite-failures",
+                "a write without a quorum is reported as never applied, though a minority kept it",
+                true,
+                Some(1),
+            ),
+            variant(
+                "clock-skew",
+                "the correct form under clock skew: last-write-wins loses acknowledged writes",
+                true,
+                Some(1),
+            ),
+        ]
+    }
+
+    fn builder(&self, _variant: &Variant) -> Builder {
+        // Latencies that vary, so messages overtake each other.
+        Builder::new()
+            .clients(["alice", "bob", "carol", "dave"])
+            .latency(Latency::Uniform { min: 1, max: 4 })
+    }
+
+    fn node(&self, variant: &Variant) -> Box<dyn Fn(&NodeInit) -> QuorumKv> {
+        let config = Explorer::config(variant);
+        Box::new(move |_| QuorumKv::new(config.clone()))
+    }
+
+    fn operations(&self, _variant: &Variant) -> Operations<QuorumKv> {
+        // Two keys and four clients: enough contention for reads to overlap writes.
+        Box::new(
+            KvMix {
+                keys: 2,
+                ..KvMix::default()
+            }
+            .generator(),
+        )
+    }
+
+    fn plan(&self, variant: &Variant) -> RunPlan {
+        let nemesis = NemesisConfig {
+            clock_skew_millis_max: if variant.name == "clock-skew" { 200 } else { 0 },
+            ..NemesisConfig::everything()
+        };
+        RunPlan {
+            ticks: 300,
+            settle_ticks: 1_000,
+            nemesis: Some(nemesis),
+        }
+    }
+
+    fn check(&self, history: &History) -> Result<Report, HistoryError> {
+        check::linearizable(history, &Independent::new(Register::new(Value::Nil)))
     }
 }
 

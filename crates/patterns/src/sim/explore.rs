@@ -220,24 +220,40 @@ impl Nemesis {
         self.inject(sim, fault)
     }
 
-    /// The start of the liveness phase: every link healed, every crashed node restarted, every
-    /// clock put right.
+    /// The start of the liveness phase: see [`heal_everything`].
     pub fn heal_everything<N: Node>(&mut self, sim: &mut Simulation<N>) -> Result<(), SimError> {
-        self.inject(sim, Fault::HealAll)?;
         self.restarts.clear();
-        let nodes: Vec<String> = sim.node_names().to_vec();
-        for node in nodes {
-            match sim.status(&node)? {
-                NodeStatus::Crashed => self.inject(sim, Fault::restart(&node))?,
-                NodeStatus::Paused => self.inject(sim, Fault::Resume { node: node.clone() })?,
-                NodeStatus::Up => {}
-            }
-            if sim.clock_is_skewed(&node)? {
-                self.inject(sim, Fault::ResetClock { node })?;
-            }
-        }
+        let healed = heal_everything(sim)?;
+        self.schedule.extend(healed);
         Ok(())
     }
+}
+
+/// The start of the liveness phase: every link healed, every crashed node restarted, every
+/// paused node resumed, every held sync completed, every clock put right. Returns what it did.
+pub fn heal_everything<N: Node>(sim: &mut Simulation<N>) -> Result<Vec<(Tick, Fault)>, SimError> {
+    let mut done = vec![(sim.now(), Fault::HealAll)];
+    sim.inject(Fault::HealAll)?;
+    let nodes: Vec<String> = sim.node_names().to_vec();
+    for node in nodes {
+        let mut repairs = Vec::new();
+        match sim.status(&node)? {
+            NodeStatus::Crashed => repairs.push(Fault::restart(&node)),
+            NodeStatus::Paused => repairs.push(Fault::Resume { node: node.clone() }),
+            NodeStatus::Up => {}
+        }
+        if sim.syncs_held(&node)? {
+            repairs.push(Fault::CompleteSync { node: node.clone() });
+        }
+        if sim.clock_is_skewed(&node)? {
+            repairs.push(Fault::ResetClock { node });
+        }
+        for fault in repairs {
+            sim.inject(fault.clone())?;
+            done.push((sim.now(), fault));
+        }
+    }
+    Ok(done)
 }
 
 /// Draws the next client operation.
@@ -250,6 +266,16 @@ pub struct Workload<N: Node> {
     pub invoke_probability: f64,
     generate: OperationSource<N>,
     rng: ChaCha8Rng,
+    invocations: Vec<Invocation<N::Operation>>,
+}
+
+/// One operation a client started: enough to start it again in a scripted replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invocation<Op> {
+    pub tick: Tick,
+    pub client: String,
+    pub node: String,
+    pub operation: Op,
 }
 
 impl<N: Node> Workload<N> {
@@ -262,7 +288,13 @@ impl<N: Node> Workload<N> {
             invoke_probability: 0.4,
             generate: Box::new(generate),
             rng: Stream::Workload.rng(sim.seed()),
+            invocations: Vec::new(),
         }
+    }
+
+    /// What the workload started, in order.
+    pub fn invocations(&self) -> &[Invocation<N::Operation>] {
+        &self.invocations
     }
 
     /// One tick's worth of invocations.
@@ -275,10 +307,34 @@ impl<N: Node> Workload<N> {
             }
             let node = &nodes[self.rng.random_range(0..nodes.len())];
             let op = (self.generate)(&mut self.rng);
-            sim.invoke(&client, node, op)?;
+            sim.invoke(&client, node, op.clone())?;
+            self.invocations.push(Invocation {
+                tick: sim.now(),
+                client,
+                node: node.clone(),
+                operation: op,
+            });
         }
         Ok(())
     }
+}
+
+/// Where a run's operations and faults come from: drawn at random from the seed, or replayed
+/// from a script (a recorded run, perhaps with some operations or faults taken out).
+enum Source<N: Node> {
+    Random {
+        workload: Workload<N>,
+        nemesis: Option<Nemesis>,
+    },
+    Script {
+        invocations: Vec<Invocation<N::Operation>>,
+        faults: Vec<(Tick, Fault)>,
+        next_invocation: usize,
+        next_fault: usize,
+        /// What the replay actually did (an invocation whose client is still busy is skipped).
+        done_invocations: Vec<Invocation<N::Operation>>,
+        done_faults: Vec<(Tick, Fault)>,
+    },
 }
 
 /// The shape of a random run.
@@ -312,14 +368,15 @@ pub type Observer<N> = Box<dyn FnMut(&Simulation<N>) -> Result<(), Violation>>;
 /// A random run in progress: the simulation, its workload and its nemesis, advanced tick by tick.
 pub struct RandomRun<N: Node> {
     pub sim: Simulation<N>,
-    pub workload: Workload<N>,
-    pub nemesis: Option<Nemesis>,
+    source: Source<N>,
     pub plan: RunPlan,
     observer: Option<Observer<N>>,
     violation: Option<(Tick, Violation)>,
+    healed: Vec<(Tick, Fault)>,
 }
 
 impl<N: Node> RandomRun<N> {
+    /// A run whose operations and faults are drawn from `sim`'s seed.
     pub fn new(
         sim: Simulation<N>,
         generate: impl FnMut(&mut ChaCha8Rng) -> N::Operation + 'static,
@@ -329,11 +386,37 @@ impl<N: Node> RandomRun<N> {
         let nemesis = plan.nemesis.clone().map(|c| Nemesis::new(&sim, c));
         RandomRun {
             sim,
-            workload,
-            nemesis,
+            source: Source::Random { workload, nemesis },
             plan,
             observer: None,
             violation: None,
+            healed: Vec::new(),
+        }
+    }
+
+    /// A run that replays these operations and faults at their ticks instead of drawing them.
+    /// Replaying what a random run did, on the same seed, repeats it event for event: the
+    /// network and the nodes draw from their own streams.
+    pub fn scripted(
+        sim: Simulation<N>,
+        invocations: Vec<Invocation<N::Operation>>,
+        faults: Vec<(Tick, Fault)>,
+        plan: RunPlan,
+    ) -> RandomRun<N> {
+        RandomRun {
+            sim,
+            source: Source::Script {
+                invocations,
+                faults,
+                next_invocation: 0,
+                next_fault: 0,
+                done_invocations: Vec::new(),
+                done_faults: Vec::new(),
+            },
+            plan,
+            observer: None,
+            violation: None,
+            healed: Vec::new(),
         }
     }
 
@@ -351,6 +434,35 @@ impl<N: Node> RandomRun<N> {
         self.violation.as_ref()
     }
 
+    /// The operations the run started, in order (what a scripted replay needs).
+    pub fn invocations(&self) -> &[Invocation<N::Operation>] {
+        match &self.source {
+            Source::Random { workload, .. } => workload.invocations(),
+            Source::Script {
+                done_invocations, ..
+            } => done_invocations,
+        }
+    }
+
+    /// The faults of the safety phase, in order (what a scripted replay needs).
+    pub fn faults(&self) -> Vec<(Tick, Fault)> {
+        let all: &[(Tick, Fault)] = match &self.source {
+            Source::Random { nemesis, .. } => nemesis.as_ref().map_or(&[], |n| n.schedule()),
+            Source::Script { done_faults, .. } => done_faults,
+        };
+        all.iter()
+            .filter(|(t, _)| *t < self.plan.ticks)
+            .cloned()
+            .collect()
+    }
+
+    /// Every fault of the run, the heal that starts the liveness phase included.
+    pub fn schedule(&self) -> Vec<(Tick, Fault)> {
+        let mut all = self.faults();
+        all.extend(self.healed.iter().cloned());
+        all
+    }
+
     /// Runs the events up to and including `end`, checking the observer after each.
     fn run_events_until(&mut self, end: Tick) {
         while self.violation.is_none() && self.sim.next_event_tick().is_some_and(|t| t <= end) {
@@ -366,15 +478,57 @@ impl<N: Node> RandomRun<N> {
         }
     }
 
+    /// This tick's faults and operations.
+    fn inject_tick(&mut self) -> Result<(), SimError> {
+        let now = self.sim.now();
+        match &mut self.source {
+            Source::Random { workload, nemesis } => {
+                if let Some(n) = nemesis.as_mut() {
+                    n.step(&mut self.sim)?;
+                }
+                workload.step(&mut self.sim)
+            }
+            Source::Script {
+                invocations,
+                faults,
+                next_invocation,
+                next_fault,
+                done_invocations,
+                done_faults,
+            } => {
+                while let Some((tick, fault)) = faults.get(*next_fault).filter(|(t, _)| *t <= now) {
+                    // A fault that no longer applies (restarting a node that a shrunk script
+                    // never crashed) is skipped, as the nemesis would not have drawn it.
+                    if self.sim.inject(fault.clone()).is_ok() {
+                        done_faults.push((*tick, fault.clone()));
+                    }
+                    *next_fault += 1;
+                }
+                while let Some(inv) = invocations
+                    .get(*next_invocation)
+                    .filter(|i| i.tick <= now)
+                {
+                    if !self.sim.is_busy(&inv.client)? {
+                        self.sim
+                            .invoke(&inv.client, &inv.node, inv.operation.clone())?;
+                        done_invocations.push(Invocation {
+                            tick: now,
+                            ..inv.clone()
+                        });
+                    }
+                    *next_invocation += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Advances the safety phase to tick `tick` (or to its end, if sooner): time travel for a
     /// replayed seed, to look at the cluster just before it went wrong.
     pub fn run_to(&mut self, tick: Tick) -> Result<(), SimError> {
         let end = tick.min(self.plan.ticks);
         while self.sim.now() < end && self.violation.is_none() {
-            if let Some(n) = self.nemesis.as_mut() {
-                n.step(&mut self.sim)?;
-            }
-            self.workload.step(&mut self.sim)?;
+            self.inject_tick()?;
             let next = self.sim.now() + 1;
             self.run_events_until(next);
         }
@@ -389,10 +543,16 @@ impl<N: Node> RandomRun<N> {
         if self.violation.is_some() {
             return Ok(());
         }
-        match self.nemesis.as_mut() {
-            Some(n) => n.heal_everything(&mut self.sim)?,
-            None => self.sim.heal_all(),
-        }
+        self.healed = match &mut self.source {
+            Source::Random {
+                nemesis: Some(n), ..
+            } => {
+                let before = n.schedule().len();
+                n.heal_everything(&mut self.sim)?;
+                n.schedule()[before..].to_vec()
+            }
+            _ => heal_everything(&mut self.sim)?,
+        };
         let start = self.sim.now();
         let deadline = start + self.plan.settle_ticks;
         loop {

@@ -37,7 +37,8 @@ mod wire;
 pub use clients::{ClientPolicy, OpHandle, Outcome};
 pub use error::SimError;
 pub use explore::{
-    Exploration, Nemesis, NemesisConfig, RandomRun, RunPlan, Workload, explore, node_name,
+    Exploration, Invocation, Nemesis, NemesisConfig, Observer, RandomRun, RunPlan, Violation,
+    Workload, explore, heal_everything, node_name,
 };
 pub use faults::Fault;
 pub use network::Latency;
@@ -624,6 +625,11 @@ impl<N: Node> Simulation<N> {
         Ok(self.hosts[self.node_id(name)?.index()].storage())
     }
 
+    /// Whether a node's syncs are held back ([`Fault::HoldSync`]).
+    pub fn syncs_held(&self, name: &str) -> Result<bool, SimError> {
+        Ok(self.lanes[self.node_id(name)?.index()].syncs_held)
+    }
+
     /// Whether a node's clock is off true time (skewed or drifting).
     pub fn clock_is_skewed(&self, name: &str) -> Result<bool, SimError> {
         Ok(self.clocks.is_skewed(self.node_id(name)?.index()))
@@ -778,7 +784,16 @@ impl<N: Node> Simulation<N> {
         debug_assert!(tick >= self.now, "time never runs backwards");
         self.now = tick;
         self.stats.events += 1;
-        self.handle(event);
+        let handled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(event)));
+        if let Err(panic) = handled {
+            // A handler panicked: say which run, so it can be replayed.
+            eprintln!(
+                "replay: seed {} (the run panicked at tick {})",
+                self.seed, self.now
+            );
+            std::panic::resume_unwind(panic);
+        }
         true
     }
 
