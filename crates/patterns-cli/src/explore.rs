@@ -107,13 +107,7 @@ fn print_text(findings: &Findings, diagram: Option<&Path>, stats: bool) {
         let s = &first.shrink;
         println!(
             "  shrunk: {} → {} ticks, {} → {} operations, {} → {} faults ({} replays)",
-            s.ticks.0,
-            s.ticks.1,
-            s.operations.0,
-            s.operations.1,
-            s.faults.0,
-            s.faults.1,
-            s.replays
+            s.ticks.0, s.ticks.1, s.operations.0, s.operations.1, s.faults.0, s.faults.1, s.replays
         );
         if let Some(path) = diagram {
             println!("  diagram: {}", path.display());

@@ -13,8 +13,7 @@ fn explore(args: &[&str], out: &std::path::Path) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr)
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
 }
 
 #[test]
@@ -23,7 +22,10 @@ fn the_list_names_every_protocol_and_variant() {
     let output = explore(&["--list"], dir.path());
     assert_eq!(output.status.code(), Some(0));
     let listed = text(&output);
-    assert!(listed.contains("quorum-kv") && listed.contains("r1-w1"), "{listed}");
+    assert!(
+        listed.contains("quorum-kv") && listed.contains("r1-w1"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -37,7 +39,15 @@ fn a_correct_form_passes_and_exits_0() {
 #[test]
 fn a_broken_variant_exits_1_with_the_seed_and_a_diagram() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["quorum-kv", "--variant", "r1-w1", "--first-seed", "1", "--seeds", "1"];
+    let args = [
+        "quorum-kv",
+        "--variant",
+        "r1-w1",
+        "--first-seed",
+        "1",
+        "--seeds",
+        "1",
+    ];
     let output = explore(&args, dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let said = text(&output);
@@ -51,17 +61,32 @@ fn a_broken_variant_exits_1_with_the_seed_and_a_diagram() {
 #[test]
 fn json_output_parses_and_names_the_failing_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["quorum-kv", "--variant", "r1-w1", "--first-seed", "1", "--seeds", "2", "--json"];
+    let args = [
+        "quorum-kv",
+        "--variant",
+        "r1-w1",
+        "--first-seed",
+        "1",
+        "--seeds",
+        "2",
+        "--json",
+    ];
     let output = explore(&args, dir.path());
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["findings"]["failing_seeds"][0], 1);
-    assert_eq!(value["findings"]["first"]["property"]["property"], "linearizability");
+    assert_eq!(
+        value["findings"]["first"]["property"]["property"],
+        "linearizability"
+    );
 }
 
 #[test]
 fn every_variant_behaves_as_declared() {
     let dir = tempfile::tempdir().unwrap();
-    let output = explore(&["quorum-kv", "--all-variants", "--seeds", "10"], dir.path());
+    let output = explore(
+        &["quorum-kv", "--all-variants", "--seeds", "10"],
+        dir.path(),
+    );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
 

@@ -3,10 +3,10 @@
 
 use patterns::check::{HistoryError, Report};
 use patterns::explore::{
-    self, Explorable, ExploreError, Operations, Property, Settings, Variant,
+    self, Explorable, ExploreError, Factory, Operations, Property, Settings, Variant,
 };
 use patterns::history::History;
-use patterns::node::NodeInit;
+
 use patterns::protocols::quorum_kv::{self, QuorumKv};
 use patterns::sim::{Builder, Fault, Observer, RunPlan};
 
@@ -27,7 +27,10 @@ fn the_correct_quorum_store_passes_every_seed() {
     assert!(found.unknown.is_empty());
     let stats = found.stats.summary();
     assert!(stats.completed_operations > 1_000, "{stats:?}");
-    assert!(stats.messages_per_operation > 3.0, "a quorum operation is several messages");
+    assert!(
+        stats.messages_per_operation > 3.0,
+        "a quorum operation is several messages"
+    );
 }
 
 #[test]
@@ -37,22 +40,38 @@ fn every_broken_quorum_variant_fails_from_its_recorded_seed_and_shrinks() {
         if !variant.broken {
             continue;
         }
-        let seed = variant.failing_seed.expect("broken variants record a failing seed");
-        let found = explore::search(&quorum_kv::Explorer, variant.name, &settings(seed, 1)).unwrap();
+        let seed = variant
+            .failing_seed
+            .expect("broken variants record a failing seed");
+        let found =
+            explore::search(&quorum_kv::Explorer, variant.name, &settings(seed, 1)).unwrap();
         let c = found
             .counterexample
             .unwrap_or_else(|| panic!("{} passed seed {seed}", variant.name));
         assert_eq!(c.seed, seed);
-        assert!(matches!(c.property, Property::Linearizability(_)), "{}", c.property);
-        assert!(c.report.as_ref().is_some_and(|r| r.is_illegal()), "the replay still fails");
+        assert!(
+            matches!(c.property, Property::Linearizability(_)),
+            "{}",
+            c.property
+        );
+        assert!(
+            c.report.as_ref().is_some_and(|r| r.is_illegal()),
+            "the replay still fails"
+        );
         let s = &c.shrink;
-        assert!(s.operations.1 < s.operations.0 && s.faults.1 < s.faults.0, "{s:?}");
+        assert!(
+            s.operations.1 < s.operations.0 && s.faults.1 < s.faults.0,
+            "{s:?}"
+        );
         short += usize::from(s.operations.1 <= 10);
         assert!(c.replay().contains(&format!("seed {seed}")));
     }
     // A race that depends on timing shrinks less: taking an operation out moves every later
     // latency. Most counterexamples come down to a handful of operations.
-    assert!(short >= 3, "only {short} variants shrank to 10 operations or fewer");
+    assert!(
+        short >= 3,
+        "only {short} variants shrank to 10 operations or fewer"
+    );
 }
 
 #[test]
@@ -88,14 +107,21 @@ fn a_replayed_run_can_be_stopped_at_a_tick_and_forked() {
     let mut fork = run.sim.fork();
     fork.inject(Fault::isolate("athens")).unwrap();
     fork.run_for(50);
-    assert_eq!(run.sim.trace().events.len(), events_before, "the original did not move");
+    assert_eq!(
+        run.sim.trace().events.len(),
+        events_before,
+        "the original did not move"
+    );
     assert!(fork.is_cut("athens", "cyrene").unwrap());
     assert!(!run.sim.is_cut("athens", "cyrene").unwrap());
     // The original goes on as if nothing happened: the same as a fresh replay to the end.
     run.finish().unwrap();
     let mut again = explore::replay_to(&quorum_kv::Explorer, "correct", 3, 80).unwrap();
     again.finish().unwrap();
-    assert_eq!(run.sim.trace().stable_hash(), again.sim.trace().stable_hash());
+    assert_eq!(
+        run.sim.trace().stable_hash(),
+        again.sim.trace().stable_hash()
+    );
 }
 
 /// The quorum store with a made-up invariant ("no replica ever holds v3"), to see invariant
@@ -122,7 +148,7 @@ impl Explorable for NoV3 {
     fn builder(&self, v: &Variant) -> Builder {
         Explorable::builder(&quorum_kv::Explorer, v)
     }
-    fn node(&self, v: &Variant) -> Box<dyn Fn(&NodeInit) -> QuorumKv> {
+    fn node(&self, v: &Variant) -> Factory<QuorumKv> {
         Explorable::node(&quorum_kv::Explorer, v)
     }
     fn operations(&self, v: &Variant) -> Operations<QuorumKv> {
@@ -155,6 +181,13 @@ fn an_invariant_failure_stops_the_run_at_its_tick_and_shrinks_around_it() {
     let tick = c.tick.expect("invariant failures have a tick");
     assert!(matches!(c.property, Property::Invariant(ref why) if why.contains("holds v3")));
     assert!(c.shrink.ticks.1 <= tick + 1, "{:?} tick {tick}", c.shrink);
-    assert!(c.run.sim.now() <= tick + 1, "the replay stopped at the violation");
-    assert!(c.shrink.operations.1 <= 2, "one write of v3 is enough: {:?}", c.shrink);
+    assert!(
+        c.run.sim.now() <= tick + 1,
+        "the replay stopped at the violation"
+    );
+    assert!(
+        c.shrink.operations.1 <= 2,
+        "one write of v3 is enough: {:?}",
+        c.shrink
+    );
 }

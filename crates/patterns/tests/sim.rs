@@ -945,7 +945,10 @@ fn a_misspelt_kind_in_a_hand_written_fault_is_refused() {
     };
     let err = sim.inject(typo).unwrap_err();
     assert!(matches!(err, SimError::UnknownKind { .. }), "{err}");
-    assert!(err.to_string().contains("Note"), "names the real kinds: {err}");
+    assert!(
+        err.to_string().contains("Note"),
+        "names the real kinds: {err}"
+    );
     assert!(
         !sim.trace()
             .events
@@ -964,7 +967,10 @@ fn held_syncs_keep_durable_replies_back_and_die_with_a_crash() {
     .unwrap();
     let op = sim.invoke("alice", "athens", write("x")).unwrap();
     sim.run_for(20);
-    assert!(!sim.is_done(op), "the reply waits for a sync that cannot complete");
+    assert!(
+        !sim.is_done(op),
+        "the reply waits for a sync that cannot complete"
+    );
     assert_eq!(sim.storage("athens").unwrap().unsynced_writes(), 1);
     sim.inject(Fault::CompleteSync {
         node: "athens".into(),
@@ -980,10 +986,17 @@ fn held_syncs_keep_durable_replies_back_and_die_with_a_crash() {
     sim.run_for(5);
     sim.crash("athens").unwrap();
     sim.restart("athens").unwrap();
-    assert!(!sim.syncs_held("athens").unwrap(), "a restart starts without held syncs");
+    assert!(
+        !sim.syncs_held("athens").unwrap(),
+        "a restart starts without held syncs"
+    );
     sim.run_until_done(lost, 200).unwrap();
     let read = sim.call("bob", "athens", Op::Read, 20).unwrap();
-    assert_eq!(read.reply(), Some(&Some("x".to_string())), "the unsynced y died");
+    assert_eq!(
+        read.reply(),
+        Some(&Some("x".to_string())),
+        "the unsynced y died"
+    );
 }
 
 /// A key-value node where only `leader` serves: the others redirect. Retries are answered once.
@@ -1044,26 +1057,36 @@ fn led(leader: Option<u16>, silent: &'static [&'static str], attempts: u32) -> S
 #[test]
 fn a_client_follows_a_redirect_to_the_leader_and_records_one_operation() {
     let mut sim = led(Some(2), &[], 3);
-    let done = sim.call("alice", "athens", KvOp::write("k", "v"), 100).unwrap();
+    let done = sim
+        .call("alice", "athens", KvOp::write("k", "v"), 100)
+        .unwrap();
     assert_eq!(done.reply(), Some(&KvReply::Written));
     let kinds: Vec<EventType> = sim.history().events.iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [EventType::Invoke, EventType::Ok]);
     assert_eq!(sim.node("cyrene").unwrap().applied, 1);
-    assert!(sim.trace().events.iter().any(
-        |e| matches!(e, TraceEvent::Annotate { text, .. } if text.starts_with("redirected"))
-    ));
+    assert!(
+        sim.trace().events.iter().any(
+            |e| matches!(e, TraceEvent::Annotate { text, .. } if text.starts_with("redirected"))
+        )
+    );
 }
 
 #[test]
 fn redirects_alone_prove_nothing_ran_but_an_unanswered_attempt_may_have() {
     // Nobody leads: three redirects, and the write certainly never ran: :fail.
     let mut sim = led(None, &[], 3);
-    let done = sim.call("alice", "athens", KvOp::write("k", "v"), 200).unwrap();
-    assert!(matches!(done.reply(), Some(KvReply::NotLeader { leader: None })));
+    let done = sim
+        .call("alice", "athens", KvOp::write("k", "v"), 200)
+        .unwrap();
+    assert!(matches!(
+        done.reply(),
+        Some(KvReply::NotLeader { leader: None })
+    ));
     assert_eq!(sim.history().events[1].kind, EventType::Fail);
     // athens swallows the first attempt: it may have run, whatever the redirects say: :info.
     let mut sim = led(None, &["athens"], 3);
-    sim.call("alice", "athens", KvOp::write("k", "v"), 200).unwrap();
+    sim.call("alice", "athens", KvOp::write("k", "v"), 200)
+        .unwrap();
     assert_eq!(sim.history().events[1].kind, EventType::Info);
     // A read that may have run changed nothing: :fail.
     let mut sim = led(None, &["athens"], 3);
@@ -1075,14 +1098,28 @@ fn redirects_alone_prove_nothing_ran_but_an_unanswered_attempt_may_have() {
 fn a_retry_keeps_its_request_id_so_the_leader_applies_it_once() {
     let mut sim = led(Some(2), &[], 3);
     sim.set_loss("cyrene", "alice", Some(1.0)).unwrap();
-    let op = sim.invoke("alice", "cyrene", KvOp::write("k", "v")).unwrap();
+    let op = sim
+        .invoke("alice", "cyrene", KvOp::write("k", "v"))
+        .unwrap();
     sim.run_for(5);
-    assert_eq!(sim.node("cyrene").unwrap().applied, 1, "applied; the reply was lost");
+    assert_eq!(
+        sim.node("cyrene").unwrap().applied,
+        1,
+        "applied; the reply was lost"
+    );
     sim.set_loss("cyrene", "alice", None).unwrap();
     let done = sim.run_until_done(op, 200).unwrap().clone();
     assert_eq!(done.reply(), Some(&KvReply::Written));
-    assert_eq!(sim.node("cyrene").unwrap().applied, 1, "the retry was recognised");
-    assert_eq!(sim.history().len(), 2, "one operation, however many attempts");
+    assert_eq!(
+        sim.node("cyrene").unwrap().applied,
+        1,
+        "the retry was recognised"
+    );
+    assert_eq!(
+        sim.history().len(),
+        2,
+        "one operation, however many attempts"
+    );
 }
 
 #[test]

@@ -47,6 +47,15 @@ pub struct Variant {
 /// Draws client operations.
 pub type Operations<N> = Box<dyn FnMut(&mut ChaCha8Rng) -> <N as Node>::Operation>;
 
+/// Makes a node, at the start and at every restart.
+pub type Factory<N> = Box<dyn Fn(&NodeInit) -> N>;
+
+/// A protocol's client operation type.
+pub(crate) type OperationOf<E> = <<E as Explorable>::Node as Node>::Operation;
+
+/// A judged run: the run, how it ended, and the checker's report when the history was checked.
+pub(crate) type Judged<N> = (RandomRun<N>, Outcome, Option<Report>);
+
 /// What the explorer needs to know about a protocol.
 pub trait Explorable {
     type Node: Node + 'static;
@@ -65,7 +74,7 @@ pub trait Explorable {
     fn builder(&self, variant: &Variant) -> Builder;
 
     /// Makes a node of `variant`, at the start and at every restart.
-    fn node(&self, variant: &Variant) -> Box<dyn Fn(&NodeInit) -> Self::Node>;
+    fn node(&self, variant: &Variant) -> Factory<Self::Node>;
 
     /// The random operations clients start.
     fn operations(&self, variant: &Variant) -> Operations<Self::Node>;
@@ -147,7 +156,10 @@ impl fmt::Display for Property {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
-    Failed { property: Property, tick: Option<Tick> },
+    Failed {
+        property: Property,
+        tick: Option<Tick>,
+    },
     /// The checker could not decide within its budget.
     Unknown,
 }
@@ -155,7 +167,10 @@ pub enum Outcome {
 /// What the explorer could not do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExploreError {
-    UnknownVariant { name: String, known: Vec<&'static str> },
+    UnknownVariant {
+        name: String,
+        known: Vec<&'static str>,
+    },
     /// The simulation refused something the protocol's set-up asked for (a bad cluster).
     Setup(String),
     /// The history is malformed: a bug in the protocol's operation vocabulary.
@@ -222,10 +237,7 @@ pub struct Search<N: Node> {
     pub stats: Stats,
 }
 
-fn find_variant<E: Explorable + ?Sized>(
-    protocol: &E,
-    name: &str,
-) -> Result<Variant, ExploreError> {
+fn find_variant<E: Explorable + ?Sized>(protocol: &E, name: &str) -> Result<Variant, ExploreError> {
     let variants = protocol.variants();
     variants
         .iter()
@@ -251,9 +263,9 @@ pub(crate) fn run_once<E: Explorable + ?Sized>(
     protocol: &E,
     variant: &Variant,
     seed: u64,
-    script: Option<&Script<<E::Node as Node>::Operation>>,
+    script: Option<&Script<OperationOf<E>>>,
     trace: TraceLevel,
-) -> Result<(RandomRun<E::Node>, Outcome, Option<Report>), ExploreError> {
+) -> Result<Judged<E::Node>, ExploreError> {
     let sim = protocol
         .builder(variant)
         .seed(seed)
@@ -265,12 +277,7 @@ pub(crate) fn run_once<E: Explorable + ?Sized>(
         None => RandomRun::new(sim, protocol.operations(variant), plan),
         Some(script) => {
             plan.ticks = script.ticks;
-            RandomRun::scripted(
-                sim,
-                script.invocations.clone(),
-                script.faults.clone(),
-                plan,
-            )
+            RandomRun::scripted(sim, script.invocations.clone(), script.faults.clone(), plan)
         }
     };
     if let Some(observer) = protocol.invariants(variant) {
@@ -339,7 +346,13 @@ pub fn search<E: Explorable + ?Sized>(
                         ticks: run.plan.ticks,
                     };
                     search.counterexample = Some(counterexample(
-                        protocol, &variant, seed, script, property, tick, settings.shrink,
+                        protocol,
+                        &variant,
+                        seed,
+                        script,
+                        property,
+                        tick,
+                        settings.shrink,
                     )?);
                 }
                 if settings.stop_at_first {
@@ -356,7 +369,7 @@ fn counterexample<E: Explorable + ?Sized>(
     protocol: &E,
     variant: &Variant,
     seed: u64,
-    script: Script<<E::Node as Node>::Operation>,
+    script: Script<OperationOf<E>>,
     property: Property,
     tick: Option<Tick>,
     shrink: bool,

@@ -4,8 +4,8 @@
 //! delta debugging does (Zeller, "Yesterday, my program worked", 1999), within a budget of
 //! replays.
 
-use super::{Explorable, ExploreError, Outcome, Property, Script, Variant, run_once};
-use crate::node::{Node, Tick};
+use super::{Explorable, ExploreError, OperationOf, Outcome, Property, Script, Variant, run_once};
+use crate::node::Tick;
 use crate::sim::{Fault, TraceLevel};
 use serde::Serialize;
 
@@ -43,13 +43,18 @@ struct Shrinker<'a, E: Explorable + ?Sized> {
 
 impl<E: Explorable + ?Sized> Shrinker<'_, E> {
     /// Whether the script still fails the way the original run did.
-    fn fails(&mut self, script: &Script<<E::Node as Node>::Operation>) -> Result<bool, ExploreError> {
+    fn fails(&mut self, script: &Script<OperationOf<E>>) -> Result<bool, ExploreError> {
         if self.replays >= REPLAYS_MAX {
             return Ok(false);
         }
         self.replays += 1;
-        let (_, outcome, _) =
-            run_once(self.protocol, self.variant, self.seed, Some(script), TraceLevel::Off)?;
+        let (_, outcome, _) = run_once(
+            self.protocol,
+            self.variant,
+            self.seed,
+            Some(script),
+            TraceLevel::Off,
+        )?;
         Ok(matches!(outcome, Outcome::Failed { property, .. } if property.same_kind(self.property)))
     }
 }
@@ -92,10 +97,10 @@ pub(crate) fn shrink<E: Explorable + ?Sized>(
     protocol: &E,
     variant: &Variant,
     seed: u64,
-    original: Script<<E::Node as Node>::Operation>,
+    original: Script<OperationOf<E>>,
     property: &Property,
     tick: Option<Tick>,
-) -> Result<(Script<<E::Node as Node>::Operation>, Shrunk), ExploreError> {
+) -> Result<(Script<OperationOf<E>>, Shrunk), ExploreError> {
     let mut shrinker = Shrinker {
         protocol,
         variant,
@@ -184,10 +189,7 @@ mod tests {
         ];
         assert_eq!(
             without_fault(&faults, 0),
-            vec![
-                (2, Fault::crash("cyrene")),
-                (5, Fault::restart("cyrene"))
-            ]
+            vec![(2, Fault::crash("cyrene")), (5, Fault::restart("cyrene"))]
         );
         assert_eq!(without_fault(&faults, 2).len(), 3);
     }

@@ -72,9 +72,10 @@ impl Stats {
             if !outage {
                 continue;
             }
-            let waiting = open_since.iter().any(|(start, done)| {
-                *start <= tick && done.is_none_or(|d| d > tick)
-            }) || invoked.values().any(|start| *start <= tick);
+            let waiting = open_since
+                .iter()
+                .any(|(start, done)| *start <= tick && done.is_none_or(|d| d > tick))
+                || invoked.values().any(|start| *start <= tick);
             if !waiting {
                 continue;
             }

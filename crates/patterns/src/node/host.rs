@@ -518,7 +518,10 @@ mod tests {
         let first_life = host.node().unwrap().used.clone();
         let stale_timer = rt.scheduled.last().unwrap().0;
         host.crash();
-        assert!(host.take_timer(stale_timer).is_none(), "timers die with a crash");
+        assert!(
+            host.take_timer(stale_timer).is_none(),
+            "timers die with a crash"
+        );
         host.start(Asker::default(), &mut rt, 10, 1010);
         ask(&mut host, &mut rt);
         let second_life = &host.node().unwrap().used;

@@ -47,14 +47,13 @@ pub use async_coordinator::AsyncQuorumKv;
 
 use super::kv::{KvMix, KvOp, KvReply};
 use crate::check::{self, HistoryError, Independent, Register, Report};
-use crate::explore::{Explorable, Operations, Variant};
+use crate::explore::{Explorable, Factory, Operations, Variant};
 use crate::history::{History, Value};
 use crate::message_kinds;
-use crate::node::NodeInit;
-use crate::sim::{Builder, Latency, NemesisConfig, RunPlan};
 use crate::node::{
     Context, Correlation, Node, Pending, ProcessId, Quorum, QuorumState, RequestId, Tick, majority,
 };
+use crate::sim::{Builder, Latency, NemesisConfig, RunPlan};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -848,7 +847,7 @@ impl Explorable for Explorer {
             .latency(Latency::Uniform { min: 1, max: 4 })
     }
 
-    fn node(&self, variant: &Variant) -> Box<dyn Fn(&NodeInit) -> QuorumKv> {
+    fn node(&self, variant: &Variant) -> Factory<QuorumKv> {
         let config = Explorer::config(variant);
         Box::new(move |_| QuorumKv::new(config.clone()))
     }

@@ -323,8 +323,8 @@ impl<N: Node> Workload<N> {
 /// from a script (a recorded run, perhaps with some operations or faults taken out).
 enum Source<N: Node> {
     Random {
-        workload: Workload<N>,
-        nemesis: Option<Nemesis>,
+        workload: Box<Workload<N>>,
+        nemesis: Option<Box<Nemesis>>,
     },
     Script {
         invocations: Vec<Invocation<N::Operation>>,
@@ -382,8 +382,11 @@ impl<N: Node> RandomRun<N> {
         generate: impl FnMut(&mut ChaCha8Rng) -> N::Operation + 'static,
         plan: RunPlan,
     ) -> RandomRun<N> {
-        let workload = Workload::new(&sim, generate);
-        let nemesis = plan.nemesis.clone().map(|c| Nemesis::new(&sim, c));
+        let workload = Box::new(Workload::new(&sim, generate));
+        let nemesis = plan
+            .nemesis
+            .clone()
+            .map(|c| Box::new(Nemesis::new(&sim, c)));
         RandomRun {
             sim,
             source: Source::Random { workload, nemesis },
@@ -504,10 +507,7 @@ impl<N: Node> RandomRun<N> {
                     }
                     *next_fault += 1;
                 }
-                while let Some(inv) = invocations
-                    .get(*next_invocation)
-                    .filter(|i| i.tick <= now)
-                {
+                while let Some(inv) = invocations.get(*next_invocation).filter(|i| i.tick <= now) {
                     if !self.sim.is_busy(&inv.client)? {
                         self.sim
                             .invoke(&inv.client, &inv.node, inv.operation.clone())?;

@@ -784,8 +784,7 @@ impl<N: Node> Simulation<N> {
         debug_assert!(tick >= self.now, "time never runs backwards");
         self.now = tick;
         self.stats.events += 1;
-        let handled =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(event)));
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(event)));
         if let Err(panic) = handled {
             // A handler panicked: say which run, so it can be replayed.
             eprintln!(
