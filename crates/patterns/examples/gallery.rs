@@ -12,9 +12,15 @@ use patterns::protocols::echo::{Echo, EchoServer};
 use patterns::protocols::kv::{KvOp, random_kv_run};
 use patterns::protocols::quorum_kv::{Config, QuorumKv, ReplicaKind};
 use patterns::sim::{Builder, Latency, Scenario, ScenarioRun, explore};
-use patterns::viz::{Chart, Figure, Scale};
+use patterns::viz::{
+    ByteBars, ByteKind, ByteSpan, CellGrid, Chart, EntryState, Figure, LeaderChart, LogEntry,
+    LogGrid, Role, Scale, style,
+};
+use patterns::wal::crash::newest_segment_bytes;
+use patterns::wal::{Log, LogConfig, SegmentPart, SimulatedFileSystem, Tear, segment_layout};
 use std::error::Error;
 use std::path::Path;
+use std::sync::Arc;
 
 fn charts() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
     let curve = |s: f64| {
@@ -249,6 +255,140 @@ fn quorums() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
     ])
 }
 
+/// A segment's runs of bytes as the figure draws them.
+fn spans(bytes: &[u8]) -> Vec<ByteSpan> {
+    segment_layout(bytes)
+        .into_iter()
+        .map(|s| {
+            let (kind, label) = match s.part {
+                SegmentPart::Header => (ByteKind::Header, "header".to_string()),
+                SegmentPart::Entry { index } => (ByteKind::Record, format!("#{index}")),
+                SegmentPart::Padding => (ByteKind::Padding, "padding".into()),
+                SegmentPart::Zeros => (ByteKind::Free, "zeros".into()),
+                SegmentPart::Invalid { .. } => (ByteKind::Torn, "torn".into()),
+                SegmentPart::Corrupt { .. } => (ByteKind::Torn, "corrupt".into()),
+            };
+            ByteSpan::new(s.start_bytes, s.end_bytes, kind, label)
+        })
+        .collect()
+}
+
+fn new_figures() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
+    let disk = Arc::new(SimulatedFileSystem::new());
+    let mut log = Log::open("/wal", LogConfig::on(disk.clone()))?;
+    for x in 1..=3 {
+        log.append(format!("set x={x}").as_bytes())?;
+    }
+    log.sync()?;
+    log.append(&[b'4'; 600])?;
+    log.flush()?;
+    disk.restart(Tear::LastWrite);
+    let crashed = newest_segment_bytes(&disk, "/wal".as_ref()).ok_or("a segment")?;
+    let log = Log::open("/wal", LogConfig::on(disk.clone()))?;
+    let recovered = newest_segment_bytes(&disk, "/wal".as_ref()).ok_or("a segment")?;
+    let kept = log.read_all()?.len();
+    let cut = spans(&crashed)
+        .iter()
+        .find(|s| s.kind == ByteKind::Torn)
+        .map_or(crashed.len(), |s| s.start);
+    let torn = ByteBars::new(format!("Recovery cuts the torn tail: {kept} entries stay"))
+        .bar(
+            "on the platter after the crash",
+            crashed.len(),
+            spans(&crashed),
+        )
+        .cut("on the platter after the crash", cut, "recovery cuts here")
+        .bar("after recovery", recovered.len(), spans(&recovered))
+        .figure()?;
+
+    let n = 3;
+    let stale = [[33.0, 21.5, 0.0], [20.1, 0.0, 0.0], [0.0, 0.0, 0.0]];
+    let mut grid = CellGrid::new("Stale reads (%) by R and W: none once R + W > N (N = 3)")
+        .rows("R", (1..=n).map(|r| format!("R = {r}")))
+        .columns("W", (1..=n).map(|w| format!("W = {w}")))
+        .class(
+            "overlap",
+            "R + W > N: quorums overlap",
+            style::GREEN.tint(0.55),
+        )
+        .class(
+            "miss",
+            "R + W ≤ N: a read may miss the last write",
+            style::RED.tint(0.75),
+        );
+    for r in 1..=n {
+        for w in 1..=n {
+            let class = if r + w > n { "overlap" } else { "miss" };
+            grid = grid.cell(r - 1, w - 1, format!("{:.1} %", stale[r - 1][w - 1]), class);
+        }
+    }
+    let grid = grid.figure()?;
+
+    use EntryState::{Accepted, Chosen};
+    let log_grid = LogGrid::new("Raft Figure 8 (d): s5 overwrites index 2 of term 2")
+        .replica(
+            "s1",
+            [
+                LogEntry::new(1, 1, "x←1", Chosen),
+                LogEntry::new(2, 2, "y←2", Accepted),
+                LogEntry::new(3, 4, "z←4", Accepted),
+            ],
+        )
+        .replica(
+            "s2",
+            [
+                LogEntry::new(1, 1, "x←1", Chosen),
+                LogEntry::new(2, 2, "y←2", Accepted),
+            ],
+        )
+        .replica(
+            "s3",
+            [
+                LogEntry::new(1, 1, "x←1", Chosen),
+                LogEntry::new(2, 2, "y←2", Accepted),
+            ],
+        )
+        .replica("s4", [LogEntry::new(1, 1, "x←1", Chosen)])
+        .replica(
+            "s5",
+            [
+                LogEntry::new(1, 1, "x←1", Chosen),
+                LogEntry::new(2, 3, "y←3", Chosen),
+            ],
+        )
+        .commit_index("s1", 1)
+        .commit_index("s5", 2)
+        .highlight("s2", 2)
+        .figure()?;
+
+    let leader = LeaderChart::new(
+        "A split vote in term 1, then athens leads term 2 until it crashes",
+        80,
+    )
+    .nodes(["athens", "byzantium", "cyrene"])
+    .change("athens", 0, Role::Follower, 0)
+    .change("byzantium", 0, Role::Follower, 0)
+    .change("cyrene", 0, Role::Follower, 0)
+    .change("athens", 10, Role::Candidate, 1)
+    .change("byzantium", 11, Role::Candidate, 1)
+    .change("cyrene", 12, Role::Follower, 1)
+    .change("athens", 25, Role::Candidate, 2)
+    .change("athens", 27, Role::Leader, 2)
+    .change("byzantium", 27, Role::Follower, 2)
+    .change("cyrene", 27, Role::Follower, 2)
+    .down("athens", 60)
+    .change("cyrene", 68, Role::Candidate, 3)
+    .change("cyrene", 70, Role::Leader, 3)
+    .change("byzantium", 70, Role::Follower, 3)
+    .figure()?;
+    Ok(vec![
+        ("bytes-torn-write", torn),
+        ("grid-r-by-w", grid),
+        ("grid-log", log_grid),
+        ("leader-chart", leader),
+    ])
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let out = std::env::args()
         .nth(1)
@@ -259,6 +399,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     figures.extend(charts()?);
     figures.extend(lab_bench()?);
     figures.extend(quorums()?);
+    figures.extend(new_figures()?);
     let mut page = String::from(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>viz gallery</title>\
          <style>body{width:1140px;margin:0 0 0 90px;font-family:sans-serif}</style></head><body>",

@@ -7,8 +7,12 @@
 //! keep inline (nbconvert would turn `image/svg+xml` into a base64 `<img>`).
 
 mod axis;
+mod bytes;
 mod chart;
+mod columns;
 mod figure;
+mod grid;
+mod leader;
 mod scene;
 mod sequence;
 pub mod style;
@@ -18,8 +22,12 @@ mod text;
 mod timeline;
 
 pub use axis::{Axis, AxisTick, Scale, format_number};
+pub use bytes::{ByteBars, ByteKind, ByteSpan};
 pub use chart::Chart;
+pub use columns::{CellValue, ColumnText, DECIMALS_MAX, format_column};
 pub use figure::{Figure, FigureError};
+pub use grid::{CELL_TEXT_MAX, CellGrid, EntryState, LogEntry, LogGrid};
+pub use leader::{LeaderChart, Role, RoleSpan};
 pub use scene::{Anchor, KeyEntry, Label, Marker, Placer, Problem, Scene, Shape, Swatch, Title};
 pub use sequence::{
     Arrow, ArrowKind, Band, BandStyle, Emphasis, Layout, Mark, MarkStyle, NetworkNote,
@@ -29,7 +37,8 @@ pub use sequence::{
 pub use table::Table;
 pub use text::{Rect, text_width, wrap};
 pub use timeline::{
-    BarRole, TIMELINE_OPERATIONS_MAX, TimelineBar, TimelineLayout, timeline, timeline_layout,
+    BarRole, TIMELINE_OPERATIONS_MAX, Timeline, TimelineBar, TimelineLayout, timeline,
+    timeline_layout,
 };
 
 /// Prints one evcxr display block. evcxr keeps the last block of each MIME type in a cell.

@@ -477,14 +477,15 @@ impl Scene {
             .text_bounds()
             .map_or(self.width, |b| b.right())
             .max(self.width);
-        let width = content_right.max(360.0);
+        // The title takes the room it needs, up to the cell's width: a narrow figure widens for
+        // its title rather than break it over many lines.
+        let title_lines = wrap(&title.text, TITLE_PX, true, CONTENT_WIDTH_PX - 2.0 * MARGIN);
+        let title_width = title_lines
+            .iter()
+            .map(|l| text_width(l, TITLE_PX, true))
+            .fold(0.0, f64::max);
+        let width = content_right.max(title_width + 2.0 * MARGIN).max(360.0);
         let mut header = Scene::new();
-        let title_lines = wrap(
-            &title.text,
-            TITLE_PX,
-            true,
-            (width - 2.0 * MARGIN).max(CONTENT_WIDTH_PX.min(width) - 2.0 * MARGIN),
-        );
         let template = Label::new("", MARGIN, MARGIN + TITLE_PX * LINE_HEIGHT / 2.0)
             .size(TITLE_PX)
             .bold()

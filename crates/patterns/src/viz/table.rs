@@ -1,5 +1,6 @@
 //! A polars DataFrame shown as an HTML table.
 
+use super::columns::{CellValue, ColumnText, format_column};
 use super::escape_html;
 use polars::prelude::*;
 
@@ -30,37 +31,55 @@ impl Table {
         &self.frame
     }
 
-    /// An HTML `<table>`; numbers right-aligned, nulls shown as empty cells.
+    /// An HTML `<table>`: each column written by [`format_column`] (one precision per column),
+    /// numbers right-aligned in tabular figures, text left-aligned (JupyterLab right-aligns
+    /// every cell unless told otherwise), nulls empty. A table without a caption says so in red.
     pub fn to_html(&self) -> String {
         let mut html = String::from("<table class=\"pattern-table\">");
-        if let Some(c) = &self.caption {
-            html.push_str(&format!("<caption>{}</caption>", escape_html(c)));
+        match &self.caption {
+            Some(c) => html.push_str(&format!(
+                "<caption style=\"text-align:left;font-weight:bold\">{}</caption>",
+                escape_html(c)
+            )),
+            None => html.push_str(
+                "<caption style=\"text-align:left;font-weight:bold;color:#be1e23\">Untitled table: say what the rows are with .caption(\"…\")</caption>",
+            ),
         }
+        let columns: Vec<ColumnText> = self
+            .frame
+            .columns()
+            .iter()
+            .map(|column| {
+                let values: Vec<CellValue> = (0..self.frame.height())
+                    .map(|row| cell_value(column.get(row).unwrap_or(AnyValue::Null)))
+                    .collect();
+                format_column(&values)
+            })
+            .collect();
+        let align = |numeric: bool| {
+            if numeric {
+                " style=\"text-align:right;font-variant-numeric:tabular-nums\""
+            } else {
+                " style=\"text-align:left\""
+            }
+        };
         html.push_str("<thead><tr>");
-        for name in self.frame.get_column_names() {
-            html.push_str(&format!("<th>{}</th>", escape_html(name.as_str())));
+        for (name, column) in self.frame.get_column_names().iter().zip(&columns) {
+            html.push_str(&format!(
+                "<th{}>{}</th>",
+                align(column.numeric),
+                escape_html(name.as_str())
+            ));
         }
         html.push_str("</tr></thead><tbody>");
-        let columns = self.frame.columns();
         for row in 0..self.frame.height() {
             html.push_str("<tr>");
-            for column in columns {
-                let value = column.get(row).unwrap_or(AnyValue::Null);
-                let numeric = value.is_primitive_numeric();
-                let text = match &value {
-                    AnyValue::Null => String::new(),
-                    AnyValue::String(s) => s.to_string(),
-                    AnyValue::StringOwned(s) => s.to_string(),
-                    AnyValue::Float64(f) => format_float(*f),
-                    AnyValue::Float32(f) => format_float(*f as f64),
-                    other => other.to_string(),
-                };
-                let align = if numeric {
-                    " style=\"text-align:right\""
-                } else {
-                    ""
-                };
-                html.push_str(&format!("<td{align}>{}</td>", escape_html(&text)));
+            for column in &columns {
+                html.push_str(&format!(
+                    "<td{}>{}</td>",
+                    align(column.numeric),
+                    escape_html(&column.cells[row])
+                ));
             }
             html.push_str("</tr>");
         }
@@ -75,13 +94,19 @@ impl Table {
     }
 }
 
-fn format_float(f: f64) -> String {
-    if f == f.trunc() && f.abs() < 1e15 {
-        format!("{f:.0}")
-    } else if f.abs() >= 0.01 {
-        format!("{f:.3}")
-    } else {
-        format!("{f:.3e}")
+fn cell_value(value: AnyValue<'_>) -> CellValue {
+    match value {
+        AnyValue::Null => CellValue::Null,
+        AnyValue::Boolean(b) => CellValue::Bool(b),
+        AnyValue::String(s) => CellValue::Text(s.to_string()),
+        AnyValue::StringOwned(s) => CellValue::Text(s.to_string()),
+        AnyValue::Float64(f) => CellValue::Float(f),
+        AnyValue::Float32(f) => CellValue::Float(f64::from(f)),
+        other if other.is_primitive_numeric() => match other.extract::<i64>() {
+            Some(i) => CellValue::Int(i),
+            None => CellValue::Text(other.to_string()),
+        },
+        other => CellValue::Text(other.to_string()),
     }
 }
 
@@ -93,9 +118,22 @@ mod tests {
     fn renders_header_rows_and_escapes() {
         let frame = df!("config" => ["R=1 <W>", "R=2"], "stale %" => [12.5, 0.0]).unwrap();
         let html = Table::new(frame).caption("stale reads").to_html();
-        assert!(html.contains("<th>config</th><th>stale %</th>"));
-        assert!(html.contains("<td>R=1 &lt;W&gt;</td><td style=\"text-align:right\">12.500</td>"));
-        assert!(html.contains("<caption>stale reads</caption>"));
+        let left = "style=\"text-align:left\"";
+        let right = "style=\"text-align:right;font-variant-numeric:tabular-nums\"";
+        assert!(html.contains(&format!("<th {left}>config</th><th {right}>stale %</th>")));
+        assert!(html.contains(&format!(
+            "<td {left}>R=1 &lt;W&gt;</td><td {right}>12.5</td>"
+        )));
+        assert!(
+            html.contains(&format!("<td {right}>0.0</td>")),
+            "one precision per column"
+        );
+        assert!(html.contains(">stale reads</caption>"));
         assert_eq!(html.matches("<tr>").count(), 3);
+        assert!(
+            Table::new(df!("a" => [1]).unwrap())
+                .to_html()
+                .contains("Untitled table")
+        );
     }
 }

@@ -761,3 +761,35 @@ fn dump_generated_diagrams() {
         }
     }
 }
+
+#[test]
+fn the_lessons_diagrams_label_every_arrow() {
+    // The lab bench's tour, a quorum run on two keys, and windows of random quorum runs (the
+    // counterexample figure's shape): no problems, and no arrow left unlabelled.
+    use crate::protocols::kv::random_kv_run;
+    use crate::protocols::quorum_kv::{Config, QuorumKv};
+    let mut traces = vec![tour(), two_keys()];
+    for seed in 0..6 {
+        let weak = Config::majority(3).quorums(1, 1).unwrap();
+        let sim = random_kv_run(3, move |_| QuorumKv::new(weak.clone()), seed, 300).unwrap();
+        traces.push(sim.trace().clone());
+    }
+    for (i, trace) in traces.iter().enumerate() {
+        let last = trace.events.last().map_or(0, |e| e.tick());
+        for from in (0..last).step_by(40) {
+            let scene = trace
+                .diagram()
+                .window(from, from + 12)
+                .title("a window")
+                .scene()
+                .unwrap();
+            assert_reads_at_a_glance(&scene, &format!("trace {i} from {from}"));
+            assert_eq!(unlabelled(&scene), 0, "trace {i} from {from}");
+            assert!(
+                scene.width <= CONTENT_WIDTH_PX,
+                "trace {i}: {} px",
+                scene.width
+            );
+        }
+    }
+}
