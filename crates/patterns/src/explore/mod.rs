@@ -193,6 +193,7 @@ impl std::error::Error for ExploreError {}
 
 /// A failing run, shrunk, and replayed with a full trace.
 pub struct Counterexample<N: Node> {
+    pub variant: Variant,
     pub seed: u64,
     pub property: Property,
     /// The tick an invariant broke at, if one did.
@@ -202,25 +203,84 @@ pub struct Counterexample<N: Node> {
     /// The checker's report on the replayed history (its culprit, its timeline).
     pub report: Option<Report>,
     pub shrink: shrink::Shrunk,
+    script: Script<N::Operation>,
 }
 
-impl<N: Node> Counterexample<N> {
+impl<N: Node + 'static> Counterexample<N> {
+    /// Time travel: the same (shrunk) run replayed to `tick` and stopped there, to look at the
+    /// cluster just before it went wrong, or to [`RandomRun::fork`] it and try something else.
+    pub fn rewind<E: Explorable<Node = N> + ?Sized>(
+        &self,
+        protocol: &E,
+        tick: Tick,
+    ) -> Result<RandomRun<N>, ExploreError> {
+        let sim = protocol
+            .builder(&self.variant)
+            .seed(self.seed)
+            .trace(TraceLevel::Full)
+            .build(protocol.node(&self.variant))
+            .map_err(|e| ExploreError::Setup(e.to_string()))?;
+        let mut plan = protocol.plan(&self.variant);
+        plan.ticks = self.script.ticks;
+        let mut run = RandomRun::scripted(
+            sim,
+            self.script.invocations.clone(),
+            self.script.faults.clone(),
+            plan,
+        );
+        run.run_to(tick)
+            .map_err(|e| ExploreError::Setup(e.to_string()))?;
+        Ok(run)
+    }
+
+    /// The faults the (shrunk) run injects during its safety phase.
+    pub fn faults(&self) -> &[(Tick, Fault)] {
+        &self.script.faults
+    }
+
     /// "replay: seed N" and what shrinking kept.
     pub fn replay(&self) -> String {
         format!("replay: seed {}", self.seed)
     }
 
-    /// The ticks worth drawing: around the broken invariant, or around the checker's culprit.
+    /// The ticks worth drawing: around the broken invariant, or from the first of the operations
+    /// the checker's explanation names (the culprit and the last ones it could place before it) to
+    /// the culprit's end.
     pub fn window(&self) -> (Tick, Tick) {
         let history = self.run.sim.history();
-        let around = self.tick.or_else(|| {
-            let culprit = self.report.as_ref()?.culprit()?;
-            history.events.get(culprit.invoke_index)?.time
-        });
-        match around {
-            Some(t) => (t.saturating_sub(12), t + 12),
-            None => (0, self.run.sim.now()),
+        let time = |index: usize| history.events.get(index).and_then(|e| e.time);
+        if let Some(t) = self.tick {
+            return (t.saturating_sub(12), t + 4);
         }
+        let Some(Verdict::Illegal(violation)) = self.report.as_ref().map(|r| &r.verdict) else {
+            return (0, self.run.sim.now());
+        };
+        let operations = &self
+            .report
+            .as_ref()
+            .expect("a verdict has a report")
+            .operations;
+        let named = violation
+            .prefix
+            .iter()
+            .rev()
+            .take(3)
+            .chain([&violation.culprit])
+            .filter_map(|id| operations.get(*id));
+        let (mut from, mut to) = (Tick::MAX, 0);
+        for op in named {
+            if let Some(t) = time(op.invoke_index) {
+                from = from.min(t);
+                to = to.max(t);
+            }
+            if let Some(t) = op.complete_index.and_then(time) {
+                to = to.max(t);
+            }
+        }
+        if from > to {
+            return (0, self.run.sim.now());
+        }
+        (from.saturating_sub(2), to + 2)
     }
 }
 
@@ -388,12 +448,14 @@ fn counterexample<E: Explorable + ?Sized>(
         _ => (property, tick),
     };
     Ok(Counterexample {
+        variant: variant.clone(),
         seed,
         property,
         tick,
         run,
         report,
         shrink: shrunk,
+        script,
     })
 }
 

@@ -423,6 +423,61 @@ impl<N: Node> RandomRun<N> {
         }
     }
 
+    /// A copy of a scripted run at this instant (a replayed counterexample, say), to try another
+    /// fault from here: the copy and the original then go their own ways. The copy has no
+    /// invariant observer. A run drawing at random cannot be copied (its workload is a closure);
+    /// fork its simulation instead ([`Simulation::fork`]).
+    pub fn fork(&self) -> Option<RandomRun<N>>
+    where
+        N: Clone,
+    {
+        let Source::Script {
+            invocations,
+            faults,
+            next_invocation,
+            next_fault,
+            done_invocations,
+            done_faults,
+        } = &self.source
+        else {
+            return None;
+        };
+        Some(RandomRun {
+            sim: self.sim.fork(),
+            source: Source::Script {
+                invocations: invocations.clone(),
+                faults: faults.clone(),
+                next_invocation: *next_invocation,
+                next_fault: *next_fault,
+                done_invocations: done_invocations.clone(),
+                done_faults: done_faults.clone(),
+            },
+            plan: self.plan.clone(),
+            observer: None,
+            violation: self.violation.clone(),
+            healed: self.healed.clone(),
+        })
+    }
+
+    /// Takes out the faults of a scripted run that have not happened yet and match `unwanted`;
+    /// returns how many it took out. (A random run draws its faults as it goes: nothing to take.)
+    pub fn skip_faults(&mut self, unwanted: impl Fn(&Fault) -> bool) -> usize {
+        let Source::Script {
+            faults, next_fault, ..
+        } = &mut self.source
+        else {
+            return 0;
+        };
+        let before = faults.len();
+        let mut index = 0;
+        faults.retain(|(_, fault)| {
+            let keep = index < *next_fault || !unwanted(fault);
+            index += 1;
+            keep
+        });
+        before - faults.len()
+    }
+
     /// Checks the cluster after every event; the run stops at the first violation.
     pub fn observe(
         mut self,
