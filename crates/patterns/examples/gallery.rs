@@ -139,7 +139,26 @@ fn lab_bench() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
         .window(start, sim.now())
         .title("byzantium crashes and restarts")
         .figure()?;
+    // A long run drawn whole: arrows aggregate per link and time bucket.
+    let mut long = Builder::new()
+        .latency(Latency::between(1, 4)?)
+        .trace(patterns::sim::TraceLevel::Kinds)
+        .build(|_| EchoServer::new())?;
+    for i in 0..1_500 {
+        long.call(
+            "alice",
+            ["athens", "byzantium", "cyrene"][i % 3],
+            Echo::relayed("x"),
+            50,
+        )?;
+    }
+    let aggregated = long
+        .trace()
+        .diagram()
+        .title("1,500 relayed echoes: arrows aggregated per link and time bucket")
+        .figure()?;
     Ok(vec![
+        ("lab-aggregated", aggregated),
         ("lab-relayed-echo", relayed),
         ("lab-slow-link", slow),
         ("lab-cut-off", cut),
@@ -325,62 +344,79 @@ fn new_figures() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
     let grid = grid.figure()?;
 
     use EntryState::{Accepted, Chosen};
-    let log_grid = LogGrid::new("Raft Figure 8 (d): s5 overwrites index 2 of term 2")
+    // Multi-Paxos after a leader change: slot 3 is a hole the new leader fills with a no-op.
+    let slots = |accepted: &[(u64, u64, &str)], chosen_upto: u64| -> Vec<LogEntry> {
+        accepted
+            .iter()
+            .map(|&(slot, ballot, command)| {
+                let state = if slot <= chosen_upto {
+                    Chosen
+                } else {
+                    Accepted
+                };
+                LogEntry::new(slot, ballot, command, state)
+            })
+            .collect()
+    };
+    let log_grid = LogGrid::new("Multi-Paxos: the new leader (ballot 5) fills slot 3 with a no-op")
+        .term_word("ballot")
         .replica(
-            "s1",
-            [
-                LogEntry::new(1, 1, "x←1", Chosen),
-                LogEntry::new(2, 2, "y←2", Accepted),
-                LogEntry::new(3, 4, "z←4", Accepted),
-            ],
+            "athens",
+            slots(
+                &[(1, 2, "SET a=1"), (2, 2, "SET b=2"), (4, 2, "SET d=4")],
+                2,
+            ),
         )
         .replica(
-            "s2",
-            [
-                LogEntry::new(1, 1, "x←1", Chosen),
-                LogEntry::new(2, 2, "y←2", Accepted),
-            ],
+            "byzantium",
+            slots(
+                &[
+                    (1, 2, "SET a=1"),
+                    (2, 2, "SET b=2"),
+                    (3, 5, "no-op"),
+                    (4, 5, "SET d=4"),
+                ],
+                4,
+            ),
         )
         .replica(
-            "s3",
-            [
-                LogEntry::new(1, 1, "x←1", Chosen),
-                LogEntry::new(2, 2, "y←2", Accepted),
-            ],
+            "cyrene",
+            slots(
+                &[
+                    (1, 2, "SET a=1"),
+                    (2, 2, "SET b=2"),
+                    (3, 5, "no-op"),
+                    (4, 5, "SET d=4"),
+                    (5, 5, "SET e=5"),
+                ],
+                4,
+            ),
         )
-        .replica("s4", [LogEntry::new(1, 1, "x←1", Chosen)])
-        .replica(
-            "s5",
-            [
-                LogEntry::new(1, 1, "x←1", Chosen),
-                LogEntry::new(2, 3, "y←3", Chosen),
-            ],
-        )
-        .commit_index("s1", 1)
-        .commit_index("s5", 2)
-        .highlight("s2", 2)
+        .commit_index("athens", 2)
+        .commit_index("byzantium", 4)
+        .commit_index("cyrene", 4)
+        .highlight("athens", 4)
         .figure()?;
 
-    let leader = LeaderChart::new(
-        "A split vote in term 1, then athens leads term 2 until it crashes",
-        80,
+    // A leader cut off by a partition keeps believing; the majority elects another.
+    let mut chart = LeaderChart::new(
+        "sparta, cut off in term 1, is deposed by term 2's leader",
+        120,
     )
-    .nodes(["athens", "byzantium", "cyrene"])
-    .change("athens", 0, Role::Follower, 0)
-    .change("byzantium", 0, Role::Follower, 0)
-    .change("cyrene", 0, Role::Follower, 0)
-    .change("athens", 10, Role::Candidate, 1)
-    .change("byzantium", 11, Role::Candidate, 1)
-    .change("cyrene", 12, Role::Follower, 1)
-    .change("athens", 25, Role::Candidate, 2)
-    .change("athens", 27, Role::Leader, 2)
-    .change("byzantium", 27, Role::Follower, 2)
-    .change("cyrene", 27, Role::Follower, 2)
-    .down("athens", 60)
-    .change("cyrene", 68, Role::Candidate, 3)
-    .change("cyrene", 70, Role::Leader, 3)
-    .change("byzantium", 70, Role::Follower, 3)
-    .figure()?;
+    .nodes(["athens", "byzantium", "cyrene", "delphi", "sparta"]);
+    for node in ["athens", "byzantium", "cyrene", "delphi"] {
+        chart = chart.change(node, 0, Role::Follower, 1);
+    }
+    let leader = chart
+        .change("sparta", 0, Role::Leader, 1)
+        .change("cyrene", 50, Role::Candidate, 2)
+        .change("cyrene", 53, Role::Leader, 2)
+        .change("athens", 52, Role::Follower, 2)
+        .change("byzantium", 52, Role::Follower, 2)
+        .change("sparta", 95, Role::Follower, 2)
+        .down("delphi", 70)
+        .change("delphi", 100, Role::Follower, 2)
+        .figure()?;
     Ok(vec![
         ("bytes-torn-write", torn),
         ("grid-r-by-w", grid),

@@ -1,7 +1,9 @@
 //! Axes that read at a glance: ticks at 1-2-5 steps, whole numbers on whole-number axes, one grid
 //! line per decade on a logarithmic axis, and labels like `10k` rather than `10000.0`.
 
-use super::text::text_width;
+use super::scene::{Anchor, Label, Scene, Shape};
+use super::style::{HEADING_PX, INK, MUTED, RULE, TEXT_PX};
+use super::text::{LINE_HEIGHT, text_width};
 
 /// How an axis maps values.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -68,6 +70,46 @@ impl Axis {
             .filter(|t| !t.label.is_empty())
             .map(|t| t.value)
     }
+}
+
+/// Draws a horizontal axis at `y` from `left` to `right`: its line, a mark at each tick that
+/// falls on it (`x` maps a value to pixels, a longer mark for a labelled tick), the labels under
+/// the marks and `title` under them. Returns the y just below the title, where the figure may end.
+pub(crate) fn draw_x_axis(
+    scene: &mut Scene,
+    axis: &Axis,
+    x: impl Fn(f64) -> f64,
+    (left, right): (f64, f64),
+    y: f64,
+    title: &str,
+) -> f64 {
+    let line = TEXT_PX * LINE_HEIGHT;
+    scene.push(Shape::line(vec![(left, y), (right, y)], RULE, 1.0));
+    for t in &axis.ticks {
+        let at = x(t.value);
+        if at < left - 0.5 || at > right + 0.5 {
+            continue;
+        }
+        let len = if t.label.is_empty() { 3.0 } else { 5.0 };
+        scene.push(Shape::line(vec![(at, y), (at, y + len)], RULE, 1.0));
+        if !t.label.is_empty() {
+            scene.label(
+                Label::new(t.label.clone(), at, y + 6.0 + line / 2.0)
+                    .anchor(Anchor::Middle)
+                    .color(MUTED),
+            );
+        }
+    }
+    let title_y = y + 6.0 + line + 6.0 + HEADING_PX * LINE_HEIGHT / 2.0;
+    if !title.is_empty() {
+        scene.label(
+            Label::new(title, (left + right) / 2.0, title_y)
+                .anchor(Anchor::Middle)
+                .size(HEADING_PX)
+                .color(INK),
+        );
+    }
+    title_y + HEADING_PX * LINE_HEIGHT / 2.0
 }
 
 /// The room a label needs along its axis.

@@ -5,9 +5,9 @@
 //! [`ByteBars::scene`] is a pure layout, unit-tested: a run's label sits inside it when it fits,
 //! otherwise under the bar with a tick to its run, placed where it collides with nothing.
 
-use super::axis::{Axis, Scale};
+use super::axis::{Axis, Scale, draw_x_axis};
 use super::scene::{Anchor, KeyEntry, Label, Placer, Scene, Shape, Swatch, Title};
-use super::style::{BLUE, HEADING_PX, INK, MUTED, RED, RULE, Rgb, TEXT_PX, WHITE};
+use super::style::{BLUE, INK, MUTED, RED, RULE, Rgb, TEXT_PX, WHITE};
 use super::text::{LINE_HEIGHT, Rect, text_width};
 use super::{Figure, FigureError};
 
@@ -287,34 +287,16 @@ impl ByteBars {
             TEXT_PX,
             true,
         );
-        scene.push(Shape::line(vec![(px(0), y), (px(most), y)], RULE, 1.0));
-        for t in axis
-            .ticks
-            .iter()
-            .filter(|t| t.value >= 0.0 && t.value <= most as f64)
-        {
-            let x = left + t.value / most as f64 * plot_width;
-            scene.push(Shape::line(vec![(x, y), (x, y + 5.0)], RULE, 1.0));
-            if !t.label.is_empty() {
-                scene.label(
-                    Label::new(t.label.clone(), x, y + 6.0 + line / 2.0)
-                        .anchor(Anchor::Middle)
-                        .color(MUTED),
-                );
-            }
-        }
-        scene.label(
-            Label::new(
-                "bytes from the start of the file",
-                left + plot_width / 2.0,
-                y + 6.0 + line + 6.0 + HEADING_PX * LINE_HEIGHT / 2.0,
-            )
-            .anchor(Anchor::Middle)
-            .size(HEADING_PX)
-            .color(INK),
+        let figure_bottom = draw_x_axis(
+            &mut scene,
+            &axis,
+            |b| left + b / most as f64 * plot_width,
+            (px(0), px(most)),
+            y,
+            "bytes from the start of the file",
         );
         scene.width = left + plot_width + 24.0;
-        scene.height = y + 6.0 + line + 6.0 + HEADING_PX * LINE_HEIGHT + 6.0;
+        scene.height = figure_bottom + 6.0;
         let mut key: Vec<KeyEntry> = [
             ByteKind::Header,
             ByteKind::Record,
@@ -352,17 +334,13 @@ impl ByteBars {
 
     /// evcxr's display hook.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viz::style::TEXT_MIN_PX;
     use ByteKind::*;
 
     fn torn_write() -> ByteBars {
@@ -412,9 +390,7 @@ mod tests {
     #[test]
     fn the_figure_reads_at_a_glance_with_the_cut_marked() {
         let scene = torn_write().scene().unwrap();
-        let problems = scene.problems();
-        assert!(problems.is_empty(), "{}", scene.describe(&problems));
-        assert!(scene.smallest_text_px() >= TEXT_MIN_PX);
+        scene.verify().unwrap();
         let texts: Vec<&str> = scene.labels.iter().map(|l| l.text.as_str()).collect();
         assert!(
             texts
@@ -445,8 +421,7 @@ mod tests {
             .bar("segment", 4096, spans)
             .scene()
             .unwrap();
-        let problems = scene.problems();
-        assert!(problems.is_empty(), "{}", scene.describe(&problems));
+        scene.verify().unwrap();
         assert_eq!(
             scene
                 .labels

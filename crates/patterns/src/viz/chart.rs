@@ -7,7 +7,7 @@
 //! on a whole-number x axis (replicas, R, W) a series is drawn as markers alone, since a line
 //! through R = 1 and R = 2 would claim an R = 1.5.
 
-use super::axis::{Axis, Scale};
+use super::axis::{Axis, Scale, draw_x_axis};
 use super::scene::{Anchor, KeyEntry, Label, Marker, Scene, Shape, Swatch, Title};
 use super::style::{GRID, HEADING_PX, INK, MUTED, PALETTE, RULE, TEXT_PX};
 use super::text::{LINE_HEIGHT, Rect, text_width};
@@ -233,26 +233,6 @@ impl Chart {
             RULE,
             1.0,
         ));
-        for t in &x_axis.ticks {
-            let x = px(t.value);
-            let len = if t.label.is_empty() { 3.0 } else { 5.0 };
-            scene.push(Shape::line(
-                vec![(x, plot.bottom()), (x, plot.bottom() + len)],
-                RULE,
-                1.0,
-            ));
-            if !t.label.is_empty() {
-                scene.label(
-                    Label::new(
-                        t.label.clone(),
-                        x,
-                        plot.bottom() + 6.0 + TEXT_PX * LINE_HEIGHT / 2.0,
-                    )
-                    .anchor(Anchor::Middle)
-                    .color(MUTED),
-                );
-            }
-        }
         for t in &y_axis.ticks {
             let y = py(t.value);
             let len = if t.label.is_empty() { 3.0 } else { 5.0 };
@@ -265,22 +245,14 @@ impl Chart {
                 );
             }
         }
-        if !self.x_label.is_empty() {
-            scene.label(
-                Label::new(
-                    self.x_label.clone(),
-                    plot.x + plot.width / 2.0,
-                    plot.bottom()
-                        + 6.0
-                        + TEXT_PX * LINE_HEIGHT
-                        + 6.0
-                        + HEADING_PX * LINE_HEIGHT / 2.0,
-                )
-                .anchor(Anchor::Middle)
-                .size(HEADING_PX)
-                .color(INK),
-            );
-        }
+        draw_x_axis(
+            &mut scene,
+            &x_axis,
+            px,
+            (plot.x, plot.right()),
+            plot.bottom(),
+            &self.x_label,
+        );
         if !self.y_label.is_empty() {
             scene.label(
                 Label::new(
@@ -344,10 +316,7 @@ impl Chart {
 
     /// evcxr's display hook: the chart inline, or the reason it could not be drawn.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 

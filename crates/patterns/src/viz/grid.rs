@@ -387,10 +387,7 @@ impl CellGrid {
 
     /// evcxr's display hook.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 
@@ -587,22 +584,16 @@ impl LogGrid {
 
     /// evcxr's display hook.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viz::style::TEXT_MIN_PX;
 
     fn assert_reads_at_a_glance(scene: &Scene) {
-        let problems = scene.problems();
-        assert!(problems.is_empty(), "{}", scene.describe(&problems));
-        assert!(scene.smallest_text_px() >= TEXT_MIN_PX);
+        scene.verify().unwrap();
     }
 
     fn quorum_grid(n: usize) -> CellGrid {

@@ -6,10 +6,10 @@
 //! The layout ([`LeaderChart::scene`]) is pure and unit-tested; labels sit inside their own
 //! stretch or not at all, so they never collide, and the time axis has whole-number ticks.
 
-use super::axis::{Axis, Scale};
+use super::axis::{Axis, Scale, draw_x_axis};
 use super::scene::{Anchor, KeyEntry, Label, Scene, Shape, Swatch, Title};
-use super::style::{BLUE, GREEN, HEADING_PX, INK, MUTED, ORANGE, RULE, Rgb, TEXT_PX};
-use super::text::{LINE_HEIGHT, Rect, text_width};
+use super::style::{BLUE, GREEN, INK, ORANGE, Rgb, TEXT_PX};
+use super::text::{Rect, text_width};
 use super::{Figure, FigureError};
 use crate::node::Tick;
 
@@ -171,7 +171,6 @@ impl LeaderChart {
         let spans = self.spans()?;
         const ROW: f64 = 30.0;
         const BAR_HALF: f64 = 11.0;
-        let line = TEXT_PX * LINE_HEIGHT;
         let name_width = self
             .nodes
             .iter()
@@ -257,38 +256,16 @@ impl LeaderChart {
                 scene.label(label);
             }
         }
-        scene.push(Shape::line(
-            vec![(left, bottom), (left + plot_width, bottom)],
-            RULE,
-            1.0,
-        ));
-        for t in axis
-            .ticks
-            .iter()
-            .filter(|t| t.value >= 0.0 && t.value <= self.end as f64)
-        {
-            let x = px(t.value);
-            scene.push(Shape::line(vec![(x, bottom), (x, bottom + 5.0)], RULE, 1.0));
-            if !t.label.is_empty() {
-                scene.label(
-                    Label::new(t.label.clone(), x, bottom + 6.0 + line / 2.0)
-                        .anchor(Anchor::Middle)
-                        .color(MUTED),
-                );
-            }
-        }
-        scene.label(
-            Label::new(
-                "tick",
-                left + plot_width / 2.0,
-                bottom + 6.0 + line + 6.0 + HEADING_PX * LINE_HEIGHT / 2.0,
-            )
-            .anchor(Anchor::Middle)
-            .size(HEADING_PX)
-            .color(INK),
+        let figure_bottom = draw_x_axis(
+            &mut scene,
+            &axis,
+            px,
+            (left, left + plot_width),
+            bottom,
+            "tick",
         );
         scene.width = left + plot_width + 24.0;
-        scene.height = bottom + 6.0 + line + 6.0 + HEADING_PX * LINE_HEIGHT + 6.0;
+        scene.height = figure_bottom + 6.0;
         let key: Vec<KeyEntry> = [Role::Leader, Role::Candidate, Role::Follower, Role::Down]
             .into_iter()
             .filter(|r| used.contains(r))
@@ -311,17 +288,13 @@ impl LeaderChart {
 
     /// evcxr's display hook.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viz::style::TEXT_MIN_PX;
 
     fn election() -> LeaderChart {
         LeaderChart::new("A split vote in term 1, then athens leads term 2", 80)
@@ -371,9 +344,7 @@ mod tests {
     #[test]
     fn the_chart_reads_at_a_glance() {
         let scene = election().scene().unwrap();
-        let problems = scene.problems();
-        assert!(problems.is_empty(), "{}", scene.describe(&problems));
-        assert!(scene.smallest_text_px() >= TEXT_MIN_PX);
+        scene.verify().unwrap();
         let texts: Vec<&str> = scene.labels.iter().map(|l| l.text.as_str()).collect();
         for t in ["leader, term 2", "leader", "candidate", "follower", "down"] {
             assert!(texts.contains(&t), "{t}: {texts:?}");

@@ -41,6 +41,15 @@ pub use timeline::{
     timeline_layout,
 };
 
+/// Shows a figure inline, or in plain text why it could not be drawn: every figure builder's
+/// `evcxr_display`.
+pub(crate) fn show(figure: Result<Figure, FigureError>) {
+    match figure {
+        Ok(figure) => figure.evcxr_display(),
+        Err(e) => emit("text/plain", &e.to_string()),
+    }
+}
+
 /// Prints one evcxr display block. evcxr keeps the last block of each MIME type in a cell.
 pub fn emit(mime: &str, content: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");

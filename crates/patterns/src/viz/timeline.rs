@@ -10,9 +10,9 @@
 //! process, and its two lanes must not read alike. An operation still open at the end is drawn to
 //! the edge and marked "»", not left running off the figure.
 
-use super::axis::{Axis, Scale};
+use super::axis::{Axis, Scale, draw_x_axis};
 use super::scene::{Anchor, KeyEntry, Label, Placer, Scene, Shape, Swatch, Title};
-use super::style::{BLUE, HEADING_PX, INK, MUTED, RED, RULE, Rgb, TEXT_PX};
+use super::style::{BLUE, INK, MUTED, RED, Rgb, TEXT_PX};
 use super::text::{LINE_HEIGHT, Rect, text_width};
 use super::{Figure, FigureError};
 use crate::check::{Consistency, Report, Verdict};
@@ -323,35 +323,13 @@ impl<'a> Timeline<'a> {
                 ));
             }
         }
-        scene.push(Shape::line(
-            vec![(left, plot_bottom), (plot_right, plot_bottom)],
-            RULE,
-            1.0,
-        ));
-        for t in &axis.ticks {
-            let x = px(t.value);
-            scene.push(Shape::line(
-                vec![(x, plot_bottom), (x, plot_bottom + 5.0)],
-                RULE,
-                1.0,
-            ));
-            if !t.label.is_empty() {
-                scene.label(
-                    Label::new(t.label.clone(), x, plot_bottom + 6.0 + LINE / 2.0)
-                        .anchor(Anchor::Middle)
-                        .color(MUTED),
-                );
-            }
-        }
-        scene.label(
-            Label::new(
-                "event position in the history",
-                left + plot_width / 2.0,
-                plot_bottom + 6.0 + LINE + 6.0 + HEADING_PX * LINE_HEIGHT / 2.0,
-            )
-            .anchor(Anchor::Middle)
-            .size(HEADING_PX)
-            .color(INK),
+        let figure_bottom = draw_x_axis(
+            &mut scene,
+            &axis,
+            px,
+            (left, plot_right),
+            plot_bottom,
+            "event position in the history",
         );
 
         // Bars, dots, labels.
@@ -429,7 +407,7 @@ impl<'a> Timeline<'a> {
             }
         }
         scene.width = plot_right + 8.0;
-        scene.height = plot_bottom + 6.0 + LINE + 6.0 + HEADING_PX * LINE_HEIGHT + 8.0;
+        scene.height = figure_bottom + 8.0;
 
         let mut key = Vec::new();
         let fill = |role: BarRole| Swatch::Fill {
@@ -494,10 +472,7 @@ impl<'a> Timeline<'a> {
 
     /// evcxr's display hook.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 
@@ -597,9 +572,7 @@ mod tests {
     }
 
     fn assert_reads_at_a_glance(scene: &Scene, what: &str) {
-        let problems = scene.problems();
-        assert!(problems.is_empty(), "{what}: {}", scene.describe(&problems));
-        assert!(scene.smallest_text_px() >= super::super::style::TEXT_MIN_PX);
+        scene.verify().unwrap_or_else(|e| panic!("{what}: {e}"));
     }
 
     #[test]

@@ -752,10 +752,7 @@ impl<'a> SequenceDiagram<'a> {
 
     /// evcxr's display hook: the diagram inline, or the reason it could not be drawn.
     pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(figure) => figure.evcxr_display(),
-            Err(e) => super::emit("text/plain", &e.to_string()),
-        }
+        super::show(self.figure());
     }
 }
 

@@ -406,13 +406,9 @@ fn unlabelled(scene: &Scene) -> usize {
 }
 
 fn assert_reads_at_a_glance(scene: &Scene, what: &str) {
-    let problems = scene.problems();
-    assert!(problems.is_empty(), "{what}: {}", scene.describe(&problems));
-    assert!(
-        scene.smallest_text_px() >= TEXT_MIN_PX,
-        "{what}: text of {} px",
-        scene.smallest_text_px()
-    );
+    scene.verify().unwrap_or_else(|e| panic!("{what}: {e}"));
+    // Not only no problem: the smallest text is the minimum at most.
+    assert!(scene.smallest_text_px() >= TEXT_MIN_PX);
 }
 
 #[test]
