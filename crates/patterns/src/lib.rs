@@ -1,12 +1,13 @@
 //! # Patterns of Distributed Systems, runnable
 //!
 //! The support crate of the workshop. Every pattern is a sans-IO state machine ([`node`]) driven by
-//! a deterministic simulator ([`sim`]) or by tokio ([`net`]); every run leaves a client
+//! a deterministic simulator ([`sim`]) or by tokio (`net`, feature `net`); every run leaves a client
 //! [`history`] that the [`check`]ers judge and a trace that [`viz`] draws.
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`node`] | the node interface: messages, timers, client requests, request deadlines, quorums, storage with explicit sync, the host a runtime wraps around a node |
+//! | [`node`] | the node interface: messages, timers, client requests, request deadlines, quorums, storage with explicit sync, coroutines, the host a runtime wraps around a node |
+//! | `net` | (feature `net`) the same nodes on tokio: TCP on loopback, storage on the write-ahead log, a cluster a notebook cell starts, kills, restarts and stops |
 //! | [`sim`] | the simulator: logical ticks, one seeded RNG, faults as values, clients that retry, traces, the nemesis and the explorer |
 //! | [`protocols`] | the patterns themselves, one module per family |
 //! | [`explore`] | the explorer: seeds under a nemesis, invariants, linearizability, liveness; shrunk counterexamples |

@@ -1,7 +1,36 @@
-//! The real network runtime: the same sans-IO nodes over tokio.
+//! The real network runtime: the same sans-IO nodes over tokio, TCP on loopback and real files.
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Cluster`] | nodes on ephemeral ports of 127.0.0.1, each on its own thread; clients that record a Jepsen history; kill, restart, stop |
+//! | [`frame`] | the wire: length-delimited postcard frames with a size limit; bad bytes are refused, never a panic |
+//! | [`FileStorage`] | a node's [`Storage`](crate::node::Storage) on the write-ahead log: a sync is an fsync |
+//! | [`block_on`] | waits for a future in a notebook cell |
+//!
+//! A protocol runs here unchanged: the node's [`Host`](crate::node::Host) is the simulator's, and
+//! only what carries out its effects differs. A tick is a wall duration ([`Settings::tick`],
+//! 10 ms by default) and `now()` counts ticks since the node started; a node's incarnation is
+//! kept in a file synced at boot, before it serves, so correlation ids stay unique across real
+//! restarts ([`storage::bump_incarnation`]).
+//!
+//! What the simulator gives and this runtime cannot: the same run again from a seed, faults at a
+//! chosen tick, a trace for diagrams. What this runtime shows and the simulator hides: real
+//! latency and its tail, real fsync costs, connections that break, ports that must be bound
+//! again, and a history judged by the same checker.
 //!
 //! [`block_on`] lets a notebook cell wait for a future without switching evcxr into async mode
 //! (a top-level `.await` makes every later cell about 2 s slower; notebook-toolchain notes).
+
+pub mod cluster;
+pub mod frame;
+mod runtime;
+pub mod storage;
+
+pub use cluster::{
+    Cluster, Journal, JournalEntry, NetError, RunReport, Settings, Workload, quantile,
+};
+pub use runtime::Factory;
+pub use storage::FileStorage;
 
 use std::future::Future;
 

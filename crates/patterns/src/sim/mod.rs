@@ -22,7 +22,7 @@
 //! stopped at any tick, inspected, and forked ([`Simulation::fork`]) to try another fault from
 //! there.
 
-mod clients;
+pub(crate) mod clients;
 mod clock;
 mod error;
 mod explore;
