@@ -1,6 +1,7 @@
 //! `patterns`: the workshop's command line.
 
 mod check;
+mod cluster;
 mod disk;
 mod explore;
 mod wal;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Check a history (Jepsen EDN or text log, Porcupine data) for linearizability or sequential consistency.
     Check(check::CheckArgs),
+    /// Run a protocol on a real loopback cluster under a random workload; write its history.
+    Cluster(cluster::ClusterArgs),
     /// Day 1 disk lab: load a device, sample it like `iostat -x`, check L = λW.
     Disk(disk::DiskArgs),
     /// Run a protocol under the nemesis for many seeds; draw the first counterexample.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Cluster(args) => cluster::run(&args),
         Command::Disk(args) => disk::run(args),
         Command::Explore(args) => explore::run(&args),
         Command::Wal(command) => wal::run(&command),

@@ -1,0 +1,74 @@
+//! `patterns cluster` runs a protocol on a real loopback cluster and writes a history that
+//! `patterns check` judges; bad arguments are errors, never panics.
+
+use std::process::Command;
+
+fn patterns(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_patterns"))
+        .args(args)
+        .output()
+        .expect("the patterns binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cluster_quorum_kv_with_kills_writes_a_history_that_check_finds_linearizable() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("out.edn");
+    let history = history.to_str().unwrap();
+    for protocol in ["quorum-kv", "quorum-kv-async"] {
+        let (status, stdout, stderr) = patterns(&[
+            "cluster",
+            "--protocol",
+            protocol,
+            "--nodes",
+            "3",
+            "--clients",
+            "4",
+            "--ops",
+            "300",
+            "--kill-every",
+            "150ms",
+            "--history",
+            history,
+        ]);
+        assert_eq!(status, Some(0), "{stdout}{stderr}");
+        assert!(stdout.contains("(600 events)"), "{stdout}");
+        assert!(stdout.contains("kill(s)"), "{stdout}");
+        let (status, stdout, stderr) = patterns(&["check", "--model", "kv", history]);
+        assert_eq!(status, Some(0), "{protocol}: {stdout}{stderr}");
+        assert!(stdout.starts_with("Valid"), "{stdout}");
+    }
+}
+
+#[test]
+fn cluster_bad_arguments_exit_2_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("out.edn");
+    let history = history.to_str().unwrap();
+    // (arguments, what the error says)
+    let table: [(&[&str], &str); 5] = [
+        (&["--protocol", "raft"], "no protocol \"raft\""),
+        (&["--variant", "fastest"], "no variant \"fastest\""),
+        (&["--nodes", "0"], "--nodes 0"),
+        (&["--kill-every", "soon"], "not a duration"),
+        (&["--kill-every", "5h"], "unit must be ms or s"),
+    ];
+    for (extra, expected) in table {
+        let mut args = vec!["cluster", "--history", history, "--ops", "1"];
+        args.extend_from_slice(extra);
+        let (status, stdout, stderr) = patterns(&args);
+        assert_eq!(status, Some(2), "{extra:?}: {stdout}{stderr}");
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+    }
+    let (status, stdout, _) = patterns(&["cluster", "--list"]);
+    assert_eq!(status, Some(0));
+    assert!(
+        stdout.contains("quorum-kv") && stdout.contains("--variant abd (default)"),
+        "{stdout}"
+    );
+}
