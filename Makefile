@@ -34,7 +34,9 @@ doc:
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 
 ## Every benchmark once, at smoke-test sizes (benches honour BENCH_QUICK=1). Default features: no
-## benchmark needs polars, whose release build alone would cost CI about ten minutes.
+## benchmark needs polars, whose release build alone would cost CI about ten minutes. The network
+## benchmark (benches/net.rs) runs here too: the crate's dev-dependency on itself turns on `net`
+## (and `lsm`) for every bench, so none is skipped.
 bench-quick:
 	BENCH_QUICK=1 cargo bench --workspace
 
