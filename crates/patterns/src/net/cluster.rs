@@ -183,7 +183,9 @@ pub struct Workload<O> {
     pub clients: usize,
     /// Draws the next operation.
     pub generator: Box<dyn FnMut(&mut ChaCha8Rng) -> O>,
-    /// Kill a random node this often, and restart it after half as long (default: never).
+    /// Kill a random node this often, and restart it after half as long (default: never). The
+    /// first kill comes at the latest when half the operations have started, so a short run is
+    /// not spared.
     pub kill_every: Option<Duration>,
 }
 
@@ -584,11 +586,21 @@ impl<N: Node + 'static> Cluster<N> {
                 let remaining = &remaining;
                 tasks.push(Box::pin(async move {
                     let mut rng = ChaCha8Rng::seed_from_u64(self.settings.seed ^ 0xdead);
+                    let mut killed = false;
                     loop {
-                        tokio::time::sleep(every).await;
+                        // Every `every`, and at the latest when half the operations have been
+                        // handed out: a run asked to suffer kills suffers at least one.
+                        let due = Instant::now() + every;
+                        while Instant::now() < due && (killed || remaining.get() > operations / 2) {
+                            if remaining.get() == 0 {
+                                return Ok(());
+                            }
+                            tokio::time::sleep(self.settings.tick.min(every)).await;
+                        }
                         if remaining.get() == 0 {
                             return Ok(());
                         }
+                        killed = true;
                         let victim = self.names[rng.random_range(0..self.names.len())].clone();
                         self.kill(&victim)?;
                         tokio::time::sleep(every / 2).await;

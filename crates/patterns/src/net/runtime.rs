@@ -24,7 +24,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{LocalSet, spawn_local};
@@ -517,7 +518,7 @@ fn batch(first: Vec<u8>, frames: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> Vec<u
 
 /// Writes a client's replies until the connection's reader stops or the client is gone.
 async fn client_writer(
-    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut writer: OwnedWriteHalf,
     mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
     mut closing: oneshot::Receiver<()>,
 ) {
@@ -540,38 +541,72 @@ async fn client_writer(
 /// it meanwhile are lost, as a network loses them.
 const RECONNECT_AFTER: Duration = Duration::from_millis(50);
 
-/// Writes this node's messages to one peer, connecting (again) when needed.
+/// What woke a peer's writer.
+enum Wake {
+    Frame(Option<Vec<u8>>),
+    /// The peer closed the connection or reset it (it never sends on this one): it was killed or
+    /// restarted, so the next message needs a new connection.
+    Closed,
+}
+
+/// Writes this node's messages to one peer, connecting (again) when needed. It also watches the
+/// connection's read side, so that a peer that died is noticed before the next message is written
+/// into a dead socket and lost.
 async fn peer_writer(
     address: SocketAddr,
     hello: Vec<u8>,
     mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
-    let mut stream: Option<TcpStream> = None;
+    let mut link: Option<(OwnedReadHalf, OwnedWriteHalf)> = None;
     let mut retry_at = Instant::now();
-    while let Some(frame) = frames.recv().await {
-        let bytes = batch(frame, &mut frames);
-        if stream.is_none() {
-            if Instant::now() < retry_at {
+    let mut probe = [0u8; 1];
+    loop {
+        let wake = match link.as_mut() {
+            Some((reader, _)) => tokio::select! {
+                frame = frames.recv() => Wake::Frame(frame),
+                _ = reader.read(&mut probe) => Wake::Closed,
+            },
+            None => Wake::Frame(frames.recv().await),
+        };
+        let frame = match wake {
+            Wake::Closed => {
+                link = None;
                 continue;
             }
-            match TcpStream::connect(address).await {
-                Ok(mut connected) => {
-                    let _ = connected.set_nodelay(true);
-                    if connected.write_all(&hello).await.is_ok() {
-                        stream = Some(connected);
-                    }
+            Wake::Frame(None) => return,
+            Wake::Frame(Some(frame)) => frame,
+        };
+        let bytes = batch(frame, &mut frames);
+        // One fresh connection is tried at once when the old one fails: a restarted peer gets
+        // the message; a dead one makes the writer wait before trying again.
+        for _ in 0..2 {
+            if link.is_none() {
+                if Instant::now() < retry_at {
+                    break;
                 }
-                Err(_) => {
+                link = connect_peer(address, &hello).await;
+                if link.is_none() {
                     retry_at = Instant::now() + RECONNECT_AFTER;
-                    continue;
+                    break;
                 }
             }
-        }
-        if let Some(connected) = stream.as_mut() {
-            if connected.write_all(&bytes).await.is_err() {
-                stream = None;
-                retry_at = Instant::now() + RECONNECT_AFTER;
+            if let Some((_, writer)) = link.as_mut() {
+                if writer.write_all(&bytes).await.is_ok() {
+                    break;
+                }
+                link = None;
             }
         }
     }
+}
+
+async fn connect_peer(
+    address: SocketAddr,
+    hello: &[u8],
+) -> Option<(OwnedReadHalf, OwnedWriteHalf)> {
+    let stream = TcpStream::connect(address).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    let (reader, mut writer) = stream.into_split();
+    writer.write_all(hello).await.ok()?;
+    Some((reader, writer))
 }
