@@ -438,7 +438,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     figures.extend(new_figures()?);
     let mut page = String::from(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>viz gallery</title>\
-         <style>body{width:1140px;margin:0 0 0 90px;font-family:sans-serif}</style></head><body>",
+         <style>body{width:1110px;margin:0 0 0 90px;font-family:sans-serif}</style></head><body>",
     );
     for (name, figure) in &figures {
         figure.save(out.join(format!("{name}.svg")))?;

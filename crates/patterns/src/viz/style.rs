@@ -11,9 +11,10 @@ use std::fmt;
 /// The page width handouts are designed for.
 pub const PAGE_WIDTH_PX: f64 = 1280.0;
 
-/// The width an output cell has on a [`PAGE_WIDTH_PX`] page: the page less the notebook's padding,
-/// the cell's prompt column (64 px) and the output's right padding and scroll bar.
-pub const CONTENT_WIDTH_PX: f64 = 1140.0;
+/// The width a figure gets on a [`PAGE_WIDTH_PX`] page: the output cell measured 1,135 px in a
+/// handout (headless Chromium, 1,280 px window: the page less the notebook's padding and the
+/// prompt column), less room for a 17 px scroll bar and a few pixels of margin.
+pub const CONTENT_WIDTH_PX: f64 = 1110.0;
 
 /// No text in a figure is smaller than this, at the page width.
 pub const TEXT_MIN_PX: f64 = 12.0;

@@ -730,4 +730,10 @@ mod tests {
             5
         );
     }
+
+    #[test]
+    fn an_empty_history_draws_an_empty_timeline() {
+        let report = check::linearizable(&History::new(), &Register::default()).unwrap();
+        Timeline::new(&report).scene().verify().unwrap();
+    }
 }

@@ -737,6 +737,11 @@ impl<'a> SequenceDiagram<'a> {
             )));
         }
         let layout = self.layout();
+        if layout.lanes.is_empty() {
+            return Err(FigureError(
+                "nothing to draw: the trace names no processes".into(),
+            ));
+        }
         let (content, key) = place::place(&layout);
         let title = match &self.title {
             Some(t) => Title::new(t.clone()),

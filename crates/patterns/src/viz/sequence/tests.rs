@@ -789,3 +789,21 @@ fn the_lessons_diagrams_label_every_arrow() {
         }
     }
 }
+
+#[test]
+fn an_empty_trace_or_window_is_an_error_or_an_empty_figure_never_a_panic() {
+    assert!(
+        Trace::default()
+            .diagram()
+            .title("nothing")
+            .figure()
+            .is_err()
+    );
+    let scene = tour()
+        .diagram()
+        .window(10_000, 20_000)
+        .title("quiet")
+        .scene()
+        .unwrap();
+    scene.verify().unwrap();
+}
