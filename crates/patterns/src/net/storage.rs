@@ -13,29 +13,19 @@
 //!
 //! The node's incarnation is kept beside, in a file of its own ([`bump_incarnation`]).
 
+use crate::node::storage::{Image, Write};
 use crate::node::{Durability, Storage};
 use crate::wal::{Log, LogConfig, WalError};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-
-/// One storage write, as an entry of the write-ahead log.
-#[derive(Debug, Serialize, Deserialize)]
-enum Record {
-    Put { key: String, value: Vec<u8> },
-    Delete { key: String },
-    Append { entry: Vec<u8> },
-    Truncate { from: u64 },
-}
 
 /// Storage of one node in a directory of its own.
 #[derive(Debug)]
 pub struct FileStorage {
     log: Log,
-    values: BTreeMap<String, Vec<u8>>,
-    entries: Vec<Vec<u8>>,
+    /// What the writes so far add up to (the simulator's image of a disk, replayed from the log).
+    image: Image,
     fsync: bool,
     /// Writes up to here are durable (or, with `fsync` off, handed to the operating system).
     durable: u64,
@@ -52,48 +42,35 @@ impl FileStorage {
         };
         let log = Log::open(dir.as_ref(), config)?;
         let mut storage = FileStorage {
-            values: BTreeMap::new(),
-            entries: Vec::new(),
+            image: Image::default(),
             fsync,
             durable: log.last_index(),
             failure: None,
             log,
         };
         for entry in storage.log.read_all()? {
-            let record: Record =
+            let write: Write =
                 postcard::from_bytes(&entry.payload).map_err(|e| WalError::CorruptSegment {
                     path: dir.as_ref().to_path_buf(),
                     offset_bytes: 0,
                     reason: format!("log entry {} is not a storage write: {e}", entry.index),
                 })?;
-            storage.apply(record);
+            storage.image.apply(write);
         }
         Ok(storage)
     }
 
-    fn apply(&mut self, record: Record) {
-        match record {
-            Record::Put { key, value } => {
-                self.values.insert(key, value);
-            }
-            Record::Delete { key } => {
-                self.values.remove(&key);
-            }
-            Record::Append { entry } => self.entries.push(entry),
-            Record::Truncate { from } => self.entries.truncate(from.saturating_sub(1) as usize),
-        }
-    }
-
-    fn record(&mut self, record: Record) {
+    /// Appends the write to the log (volatile until the next sync) and applies it.
+    fn record(&mut self, write: Write) {
         if self.failure.is_none() {
-            let appended = postcard::to_allocvec(&record)
+            let appended = postcard::to_allocvec(&write)
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| self.log.append(&bytes).map_err(|e| e.to_string()));
             if let Err(e) = appended {
                 self.failure = Some(e);
             }
         }
-        self.apply(record);
+        self.image.apply(write);
     }
 
     /// Makes every write so far durable: an fsync, or with `fsync` off a write to the operating
@@ -144,47 +121,42 @@ impl Durability for FileStorage {
 
 impl Storage for FileStorage {
     fn get(&self, key: &str) -> Option<&[u8]> {
-        self.values.get(key).map(Vec::as_slice)
+        self.image.get(key)
     }
 
     fn put(&mut self, key: &str, value: Vec<u8>) {
-        self.record(Record::Put {
+        self.record(Write::Put {
             key: key.to_string(),
             value,
         });
     }
 
     fn delete(&mut self, key: &str) {
-        self.record(Record::Delete {
+        self.record(Write::Delete {
             key: key.to_string(),
         });
     }
 
     fn keys(&self, prefix: &str) -> Vec<String> {
-        self.values
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect()
+        self.image.keys(prefix)
     }
 
     fn append(&mut self, entry: Vec<u8>) -> u64 {
-        self.record(Record::Append { entry });
-        self.entries.len() as u64
+        self.record(Write::Append { entry });
+        self.image.last_index()
     }
 
     fn entry(&self, index: u64) -> Option<&[u8]> {
-        let position = usize::try_from(index.checked_sub(1)?).ok()?;
-        self.entries.get(position).map(Vec::as_slice)
+        self.image.entry(index)
     }
 
     fn last_index(&self) -> u64 {
-        self.entries.len() as u64
+        self.image.last_index()
     }
 
     fn truncate_from(&mut self, index: u64) {
         if index <= self.last_index() {
-            self.record(Record::Truncate { from: index.max(1) });
+            self.record(Write::Truncate { from: index.max(1) });
         }
     }
 }

@@ -29,7 +29,7 @@ mod host;
 mod idempotent;
 mod pending;
 mod quorum;
-mod storage;
+pub(crate) mod storage;
 
 pub use context::{Context, Effect, Outbox};
 pub use coroutine::{AsyncContext, Coroutines, Round, Shared, Wakeup};

@@ -14,8 +14,8 @@
 //! lesson warns), while a torn log entry is cut on restart, because the log checksums its entries
 //! as [`crate::wal`] does.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
@@ -112,8 +112,10 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StorageErro
     })
 }
 
-#[derive(Clone, Debug)]
-enum Write {
+/// One storage write: what the simulator keeps until a sync, and what the network runtime's
+/// storage appends to its write-ahead log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) enum Write {
     Put { key: String, value: Vec<u8> },
     Delete { key: String },
     Append { entry: Vec<u8> },
@@ -122,13 +124,36 @@ enum Write {
 
 /// The contents of a disk: a key-value map and a log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Image {
+pub(crate) struct Image {
     values: BTreeMap<String, Vec<u8>>,
     log: Vec<Vec<u8>>,
 }
 
 impl Image {
-    fn apply(&mut self, write: Write) {
+    pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
+        self.values.get(key).map(Vec::as_slice)
+    }
+
+    pub(crate) fn keys(&self, prefix: &str) -> Vec<String> {
+        self.values
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    pub(crate) fn entry(&self, index: u64) -> Option<&[u8]> {
+        let position = index.checked_sub(1)?;
+        self.log
+            .get(usize::try_from(position).ok()?)
+            .map(Vec::as_slice)
+    }
+
+    pub(crate) fn last_index(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    pub(crate) fn apply(&mut self, write: Write) {
         match write {
             Write::Put { key, value } => {
                 self.values.insert(key, value);
@@ -226,7 +251,7 @@ impl Durability for MemoryStorage {
 
 impl Storage for MemoryStorage {
     fn get(&self, key: &str) -> Option<&[u8]> {
-        self.volatile.values.get(key).map(Vec::as_slice)
+        self.volatile.get(key)
     }
 
     fn put(&mut self, key: &str, value: Vec<u8>) {
@@ -243,29 +268,20 @@ impl Storage for MemoryStorage {
     }
 
     fn keys(&self, prefix: &str) -> Vec<String> {
-        self.volatile
-            .values
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect()
+        self.volatile.keys(prefix)
     }
 
     fn append(&mut self, entry: Vec<u8>) -> u64 {
         self.record(Write::Append { entry });
-        self.volatile.log.len() as u64
+        self.volatile.last_index()
     }
 
     fn entry(&self, index: u64) -> Option<&[u8]> {
-        let position = index.checked_sub(1)?;
-        self.volatile
-            .log
-            .get(usize::try_from(position).ok()?)
-            .map(Vec::as_slice)
+        self.volatile.entry(index)
     }
 
     fn last_index(&self) -> u64 {
-        self.volatile.log.len() as u64
+        self.volatile.last_index()
     }
 
     fn truncate_from(&mut self, index: u64) {
