@@ -57,7 +57,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Which consistency property to check.
@@ -230,6 +230,12 @@ fn verdict_of<M: Model>(
     }
 }
 
+/// The machine's cores, asked once: the question costs a few system calls (cgroup files).
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// The first round's steps per key: a history whose keys all finish within it never starts a
 /// thread.
 const ROUND_STEPS_FIRST: u64 = 2_048;
@@ -268,69 +274,88 @@ fn check_linearizable<M: Model>(
             std::sync::Mutex::new(linearizable::Search::new(model, timed, budget))
         })
         .collect();
-    let mut outcomes: Vec<Option<Outcome<M::State>>> =
-        (0..partitions.len()).map(|_| None).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut limit = ROUND_STEPS_FIRST;
-    loop {
-        let undecided: Vec<usize> = (0..partitions.len())
-            .filter(|&p| outcomes[p].is_none())
-            .collect();
-        if undecided.is_empty() {
-            break;
+    let outcomes: Vec<std::sync::Mutex<Option<Outcome<M::State>>>> = (0..partitions.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    let illegal_found = AtomicBool::new(false);
+    // Keys above an illegal one found in a round cannot be the one reported: they are skipped.
+    let smallest_illegal = AtomicUsize::new(usize::MAX);
+    let count = partitions.len();
+    let undecided = AtomicUsize::new(count);
+    // Runs key `p` up to `limit` steps; whether it is still undecided.
+    let run = |p: usize, limit: u64| -> bool {
+        let mut outcome = outcomes[p].lock().expect("one thread per key");
+        if outcome.is_some() {
+            return false;
         }
-        // Keys above an illegal one found in this round cannot be the one reported: skip them.
-        let smallest_illegal = AtomicUsize::new(usize::MAX);
-        let run = |p: usize| {
-            if p > smallest_illegal.load(Ordering::Relaxed) {
-                return None;
+        if !options.all_keys && p > smallest_illegal.load(Ordering::Relaxed) {
+            return true;
+        }
+        *outcome = searches[p].lock().expect("one thread per key").run(limit);
+        match &*outcome {
+            None => true,
+            Some(decided) => {
+                if matches!(decided, Outcome::Stuck { .. }) {
+                    smallest_illegal.fetch_min(p, Ordering::Relaxed);
+                    illegal_found.store(true, Ordering::Relaxed);
+                }
+                undecided.fetch_sub(1, Ordering::Relaxed);
+                false
             }
-            let mut search = searches[p].lock().expect("one thread per search");
-            let outcome = search.run(limit);
-            if matches!(outcome, Some(Outcome::Stuck { .. })) {
-                smallest_illegal.fetch_min(p, Ordering::Relaxed);
-            }
-            outcome
-        };
-        let workers = threads.min(undecided.len());
-        let first_round = limit == ROUND_STEPS_FIRST;
-        let results: Vec<(usize, Option<Outcome<M::State>>)> =
-            if options.parallel && workers > 1 && !first_round {
-                let next = AtomicUsize::new(0);
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..workers)
-                        .map(|_| {
-                            scope.spawn(|| {
-                                let mut done = Vec::new();
-                                loop {
-                                    let i = next.fetch_add(1, Ordering::Relaxed);
-                                    let Some(&p) = undecided.get(i) else {
-                                        return done;
-                                    };
-                                    done.push((p, run(p)));
-                                }
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .flat_map(|h| h.join().expect("a key's search panicked"))
-                        .collect()
-                })
-            } else {
-                undecided.iter().map(|&p| (p, run(p))).collect()
-            };
-        for (p, outcome) in results {
-            outcomes[p] = outcome;
         }
-        let illegal_found = outcomes
-            .iter()
-            .any(|o| matches!(o, Some(Outcome::Stuck { .. })));
-        if illegal_found && !options.all_keys {
-            break;
-        }
-        limit = limit.saturating_mul(2);
+    };
+    let done = || {
+        undecided.load(Ordering::Relaxed) == 0
+            || (illegal_found.load(Ordering::Relaxed) && !options.all_keys)
+    };
+    // The first round on this thread: small histories never start another.
+    for p in 0..partitions.len() {
+        run(p, ROUND_STEPS_FIRST);
     }
+    let workers = if options.parallel {
+        threads().min(undecided.load(Ordering::Relaxed))
+    } else {
+        1
+    };
+    if workers > 1 && !done() {
+        // Each worker keeps its own keys from round to round (their memory stays with the
+        // thread that made it); all meet at a barrier after each round to decide whether to go
+        // on, so the rounds, and the key reported, are the same as on one thread.
+        let barrier = std::sync::Barrier::new(workers);
+        std::thread::scope(|scope| {
+            for w in 0..workers {
+                let (run, done, barrier) = (&run, &done, &barrier);
+                scope.spawn(move || {
+                    let mut limit = ROUND_STEPS_FIRST;
+                    loop {
+                        limit = limit.saturating_mul(2);
+                        for p in (w..count).step_by(workers) {
+                            run(p, limit);
+                        }
+                        barrier.wait();
+                        let stop = done();
+                        // Nobody starts the next round before everyone has decided.
+                        barrier.wait();
+                        if stop {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    } else {
+        let mut limit = ROUND_STEPS_FIRST;
+        while !done() {
+            limit = limit.saturating_mul(2);
+            for p in 0..partitions.len() {
+                run(p, limit);
+            }
+        }
+    }
+    let outcomes: Vec<Option<Outcome<M::State>>> = outcomes
+        .into_iter()
+        .map(|o| o.into_inner().expect("searches are done"))
+        .collect();
     let mut steps = 0;
     let mut keys = Vec::with_capacity(partitions.len());
     let mut verdicts = Vec::with_capacity(partitions.len());

@@ -182,7 +182,7 @@ pub(crate) fn operations<M: Model>(
         let call = Call {
             f: invoke.f.clone(),
             invoked: invoke.value.clone(),
-            completed: completed.clone(),
+            completed,
             nil_is_value,
         };
         let read = if completion == Completion::Fail {
@@ -196,17 +196,18 @@ pub(crate) fn operations<M: Model>(
         })?;
         // A failure that is not an answer never happened (Knossos).
         let Some(op) = op else { continue };
+        let key = model.partition(&op);
         operations.push(Operation {
             id: operations.len(),
             process: invoke.process,
             process_name: invoke.process_name.clone(),
-            f: invoke.f.clone(),
-            invoked: invoke.value.clone(),
-            completed,
+            f: call.f,
+            invoked: call.invoked,
+            completed: call.completed,
             completion,
             invoke_index: p.invoke,
             complete_index,
-            key: model.partition(&op),
+            key,
         });
         ops.push(op);
     }

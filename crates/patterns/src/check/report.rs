@@ -240,15 +240,24 @@ pub(crate) fn linearization_points(operations: &[Operation], order: &[usize]) ->
     // Points are kept apart by less than half an event, so no chain of them reaches a return.
     let gap = 0.5 / (order.len() as f64 + 1.0);
     let mut last: HashMap<Option<&Value>, f64> = HashMap::new();
+    // Orders come grouped by key: the key of the operation before is the one to look up first.
+    let mut previous: Option<(Option<&Value>, f64)> = None;
     order
         .iter()
         .map(|&id| {
             let o = &operations[id];
+            let key = o.key.as_ref();
             let earliest = o.invoke_index as f64 + 0.25;
-            let point = last
-                .get(&o.key.as_ref())
-                .map_or(earliest, |&p| earliest.max(p + gap));
-            last.insert(o.key.as_ref(), point);
+            let before = match previous {
+                Some((k, p)) if k == key => Some(p),
+                Some((k, p)) => {
+                    last.insert(k, p);
+                    last.get(&key).copied()
+                }
+                None => None,
+            };
+            let point = before.map_or(earliest, |p| earliest.max(p + gap));
+            previous = Some((key, point));
             point
         })
         .collect()
