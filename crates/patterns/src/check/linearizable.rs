@@ -18,17 +18,21 @@
 //! The search succeeds as soon as every `:ok` operation is linearized: an `:info` operation may
 //! take effect at any point after its call, or never.
 //!
-//! Three refinements, each sound (the module's property tests compare with a brute-force
-//! checker), make the order of tries cheap:
+//! The candidates are tried in list order, `:ok` calls first and then the `:info` ones called
+//! before the first return, one model step per try and no ranking (porcupine's order; ranking
+//! every candidate by running the model on it and after it cost more than it saved). Three
+//! refinements, each sound (`tests/check_oracle.rs` compares with a brute-force checker):
 //!
 //! * an accepted read ([`Model::is_read_only`]) is taken without trying its siblings: any
 //!   linearization can be rearranged to take it first. (Only a read: a write of the value
 //!   already held changes nothing here either, but another write may have to come first.);
-//! * the other candidates are tried most-promising first (Lowe's just-in-time idea): the first
-//!   returning operation itself, then those after which it can take effect, then the rest;
-//! * among the rest, `:info` candidates come after the `:ok` ones, `:info` operations that would
-//!   change nothing are never taken, and a configuration with more `:info` operations taken than
-//!   one already seen is skipped (see `memo.rs`).
+//! * `:info` operations that would change nothing are never taken, nor one that only overwrites
+//!   the `:info` operation taken just before it;
+//! * a configuration with more `:info` operations taken than one already seen is skipped (see
+//!   `memo.rs`).
+//!
+//! The search is resumable ([`Search::run`] takes a step limit), so that the keys of a history
+//! advance in rounds and the check stops once a key is found illegal (`check_linearizable`).
 //!
 //! The memo key is compact: all `:ok` operations before the *frontier* (the first one not
 //! linearized) are linearized, and any linearized one after it was called before the frontier

@@ -3,12 +3,16 @@
 //!
 //! The reference workshop sent its histories to Knossos on the JVM (spec §1.14); these checkers
 //! are native, and keep Knossos's meaning of a history ([`operations`](Operation)):
-//! `:fail` never happened, `:info` (or no completion) may have happened at any time after the
+//! `:fail` never happened (unless the model reads it as an answer, [`Model::failed`]: etcd's
+//! failed compare-and-set), `:info` (or no completion) may have happened at any time after the
 //! invocation or never, and an `:ok` read of `nil` says nothing unless [`Options::nil_is_value`].
+//! Models: Knossos's ([`Register`], [`CasRegister`], [`MultiRegister`] with `:txn`, [`Mutex`],
+//! [`Set`]), [`Counter`], and Porcupine's ([`Etcd`], [`AppendString`] per key), each key apart
+//! with [`Independent`].
 //!
 //! * [`Consistency::Linearizable`] — the Wing–Gong–Lowe search in `linearizable.rs`, one search
-//!   per [`Model::partition`] key (P-compositionality), keys searched in parallel when there are
-//!   enough of them.
+//!   per [`Model::partition`] key (P-compositionality), keys advancing in rounds, on several
+//!   threads, until one is found illegal ([`Options::all_keys`] decides them all).
 //! * [`Consistency::Sequential`] — a search over program orders in `sequential.rs`, sound where
 //!   the reference's greedy algorithm was not.
 //!
