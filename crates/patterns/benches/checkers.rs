@@ -13,7 +13,7 @@
 //! section says how to get it. (Third-party data is never committed: tests use samples we wrote.)
 //!
 //! `cargo bench -p patterns --bench checkers`; `BENCH_QUICK=1` runs the small rows only, and each
-//! Porcupine data set once.
+//! Porcupine data set 3 times instead of 10 (both checkers, mean per check).
 
 use patterns::check::{
     self, AppendString, CasRegister, Consistency, Etcd, Independent, Model, Options, Report,
@@ -296,6 +296,13 @@ fn time_porcupine(dir: &Path, names: &[&str], runs: u32) -> Result<BTreeMap<Stri
     Ok(times)
 }
 
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -320,7 +327,7 @@ fn porcupine_data(quick: bool) {
             return;
         }
     };
-    let runs = if quick { 1 } else { 5 };
+    let runs = if quick { 3 } else { 10 };
     // Memory is not measured here; the live count stays off from now on (blocks freed later
     // were counted when allocated, so it would drift).
     COUNTING.store(false, Ordering::Relaxed);
@@ -390,26 +397,12 @@ fn porcupine_data(quick: bool) {
         key(a).total_cmp(&key(b))
     });
     if let Some(w) = worst {
-        let name = format!(
-            "etcd worst: {}",
-            etcd[w]
-                .path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        );
+        let name = format!("etcd worst: {}", file_name(&etcd[w].path));
         row(&name, &[&etcd[w]], &etcd_ours[w..=w]);
     }
     let our_worst = (0..etcd.len()).max_by_key(|&i| etcd_ours[i].0);
     if let Some(w) = our_worst.filter(|&w| Some(w) != worst) {
-        let name = format!(
-            "etcd, our worst: {}",
-            etcd[w]
-                .path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        );
+        let name = format!("etcd, our worst: {}", file_name(&etcd[w].path));
         row(&name, &[&etcd[w]], &etcd_ours[w..=w]);
     }
     for (i, f) in kv.iter().enumerate() {

@@ -665,75 +665,21 @@ fn an_exhausted_budget_answers_unknown_never_ok() {
 /// a read of a value nobody wrote, after the write returned: illegal at once.
 fn one_hard_key_and_one_plainly_illegal() -> History {
     let mut h = History::new();
-    let tuple = |k: &str, v: Value| Value::tuple(Value::str(k), v);
+    let mut event = |p: u64, kind, f: &str, key: &str, v: Value| {
+        h.record_as(p, "client", kind, f, Value::tuple(Value::str(key), v), None)
+    };
     for p in 0..18 {
-        h.record_as(
-            p,
-            "w",
-            EventType::Invoke,
-            "write",
-            tuple("a", Value::Int(p as i64)),
-            None,
-        );
+        event(p, EventType::Invoke, "write", "a", Value::Int(p as i64));
     }
-    h.record_as(
-        18,
-        "r",
-        EventType::Invoke,
-        "read",
-        tuple("a", Value::Nil),
-        None,
-    );
+    event(18, EventType::Invoke, "read", "a", Value::Nil);
     for p in 0..18 {
-        h.record_as(
-            p,
-            "w",
-            EventType::Ok,
-            "write",
-            tuple("a", Value::Int(p as i64)),
-            None,
-        );
+        event(p, EventType::Ok, "write", "a", Value::Int(p as i64));
     }
-    h.record_as(
-        18,
-        "r",
-        EventType::Ok,
-        "read",
-        tuple("a", Value::Int(999)),
-        None,
-    );
-    h.record_as(
-        20,
-        "x",
-        EventType::Invoke,
-        "write",
-        tuple("b", Value::Int(1)),
-        None,
-    );
-    h.record_as(
-        20,
-        "x",
-        EventType::Ok,
-        "write",
-        tuple("b", Value::Int(1)),
-        None,
-    );
-    h.record_as(
-        21,
-        "y",
-        EventType::Invoke,
-        "read",
-        tuple("b", Value::Nil),
-        None,
-    );
-    h.record_as(
-        21,
-        "y",
-        EventType::Ok,
-        "read",
-        tuple("b", Value::Int(2)),
-        None,
-    );
+    event(18, EventType::Ok, "read", "a", Value::Int(999));
+    event(20, EventType::Invoke, "write", "b", Value::Int(1));
+    event(20, EventType::Ok, "write", "b", Value::Int(1));
+    event(21, EventType::Invoke, "read", "b", Value::Nil);
+    event(21, EventType::Ok, "read", "b", Value::Int(2));
     h
 }
 

@@ -259,11 +259,11 @@ fn check_linearizable<M: Model>(
     budget: &Budget,
     options: &Options,
 ) -> (Verdict, u64, Vec<KeyVerdict>) {
-    let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
+    let mut by_key: BTreeMap<Option<&Value>, Vec<usize>> = BTreeMap::new();
     for o in operations {
-        by_key.entry(o.key.clone()).or_default().push(o.id);
+        by_key.entry(o.key.as_ref()).or_default().push(o.id);
     }
-    let partitions: Vec<(Option<Value>, Vec<usize>)> = by_key.into_iter().collect();
+    let partitions: Vec<(Option<&Value>, Vec<usize>)> = by_key.into_iter().collect();
     let searches: Vec<std::sync::Mutex<linearizable::Search<'_, M>>> = partitions
         .iter()
         .map(|(_, ids)| {
@@ -366,9 +366,9 @@ fn check_linearizable<M: Model>(
     for (((key, ids), outcome), search) in partitions.iter().zip(outcomes).zip(&searches) {
         let key_steps = search.lock().expect("searches are done").steps();
         steps += key_steps;
-        let verdict = outcome.map(|o| verdict_of(model, ops, ids, key.clone(), o));
+        let verdict = outcome.map(|o| verdict_of(model, ops, ids, key.cloned(), o));
         keys.push(KeyVerdict {
-            key: key.clone(),
+            key: key.cloned(),
             valid: verdict.as_ref().and_then(Verdict::valid),
             decided: verdict.is_some(),
             steps: key_steps,
