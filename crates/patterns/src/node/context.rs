@@ -43,7 +43,7 @@ pub enum Effect<N: Node + ?Sized> {
 }
 
 /// The effects of one handler call, in the order the handler recorded them.
-pub type Outbox<N> = Vec<Effect<N>>;
+pub type Outbox<N> = std::collections::VecDeque<Effect<N>>;
 
 /// The handler's view of the world. Built by the runtime for one call and dropped after it.
 pub struct Context<'a, N: Node + ?Sized> {
@@ -72,6 +72,7 @@ pub(crate) struct Surroundings<'a> {
 }
 
 impl<'a, N: Node + ?Sized> Context<'a, N> {
+    #[inline]
     pub(crate) fn new(
         around: Surroundings<'a>,
         outbox: &'a mut Outbox<N>,
@@ -152,7 +153,7 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
     }
 
     pub(crate) fn push(&mut self, effect: Effect<N>) {
-        self.outbox.push(effect);
+        self.outbox.push_back(effect);
     }
 
     /// Sends a message that may leave now.
@@ -167,7 +168,7 @@ impl<'a, N: Node + ?Sized> Context<'a, N> {
     /// Sends to every peer (not to this node), in declaration order.
     pub fn broadcast(&mut self, message: N::Message) {
         for &to in self.peers {
-            self.outbox.push(Effect::Send {
+            self.outbox.push_back(Effect::Send {
                 to,
                 message: message.clone(),
                 when_durable: false,

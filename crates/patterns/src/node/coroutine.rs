@@ -221,13 +221,16 @@ impl<N: Node + ?Sized> Coroutines<N> {
         self.rounds.len()
     }
 
-    /// Whether some coroutine was woken and waits to be polled.
+    /// Whether some coroutine was woken and waits to be polled. A node without coroutines (most
+    /// of them) never takes the lock: handlers run on the simulator's hot path.
+    #[inline]
     pub fn has_ready(&self) -> bool {
-        !self
-            .ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        !self.tasks.is_empty()
+            && !self
+                .ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
     }
 
     /// A copy for a forked simulation. A future cannot be copied, so a host is only forked
@@ -301,7 +304,14 @@ impl<N: Node + ?Sized> Context<'_, N> {
 
     /// Polls every woken coroutine, in the order they were woken, and carries out what each asked
     /// for before polling the next one.
+    #[inline]
     pub(crate) fn run_coroutines(&mut self) {
+        if !self.coroutines.tasks.is_empty() {
+            self.poll_coroutines();
+        }
+    }
+
+    fn poll_coroutines(&mut self) {
         while let Some(id) = self.coroutines.pop_ready() {
             let Some(mut task) = self.coroutines.tasks.remove(&id) else {
                 continue; // finished already; a stale wake-up

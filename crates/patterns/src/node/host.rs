@@ -120,7 +120,7 @@ impl<N: Node + Clone, S: Clone> Clone for Host<N, S> {
             next_generation: self.next_generation,
             awaiting_sync: self.awaiting_sync.clone(),
             sync_requested: self.sync_requested,
-            outbox: Vec::new(),
+            outbox: Outbox::new(),
             coroutines: self.coroutines.fork(),
             awaiting_durable: Vec::new(),
             last_called: self.last_called,
@@ -143,7 +143,7 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
             next_generation: 0,
             awaiting_sync: Vec::new(),
             sync_requested: 0,
-            outbox: Vec::new(),
+            outbox: Outbox::new(),
             coroutines: Coroutines::new(),
             awaiting_durable: Vec::new(),
             last_called: (0, 0),
@@ -226,6 +226,7 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
 
     /// Calls a handler of a running node with a fresh context, runs the coroutines it woke, then
     /// carries out the effects of both through `rt`. Does nothing if the node is crashed.
+    #[inline]
     pub fn call(
         &mut self,
         rt: &mut impl Runtime<N>,
@@ -241,6 +242,7 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         }
     }
 
+    #[inline]
     fn call_once(
         &mut self,
         rt: &mut impl Runtime<N>,
@@ -251,7 +253,6 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         let Some(state) = self.state.as_mut() else {
             return;
         };
-        let mut outbox = std::mem::take(&mut self.outbox);
         let around = Surroundings {
             id: self.init.id,
             peers: &self.init.peers,
@@ -262,13 +263,20 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
             incarnation: self.incarnation,
             correlations: &mut self.correlations,
         };
-        let mut ctx = Context::new(around, &mut outbox, &mut self.coroutines);
+        let mut ctx = Context::new(around, &mut self.outbox, &mut self.coroutines);
         handler(state, &mut ctx);
         ctx.run_coroutines();
-        for effect in outbox.drain(..) {
-            self.carry_out(rt, effect);
+        while let Some(effect) = self.outbox.pop_front() {
+            // Sends that need no sync are most of what a handler does: keep them off the slow path.
+            match effect {
+                Effect::Send {
+                    to,
+                    message,
+                    when_durable: false,
+                } => rt.transmit(self.init.id, Action::Send { to, message }),
+                effect => self.carry_out(rt, effect),
+            }
         }
-        self.outbox = outbox;
     }
 
     fn carry_out(&mut self, rt: &mut impl Runtime<N>, effect: Effect<N>) {
@@ -354,6 +362,7 @@ impl<N: Node, S: Storage + Durability> Host<N, S> {
         });
     }
 
+    #[inline]
     fn send_or_hold(&mut self, rt: &mut impl Runtime<N>, action: Action<N>, when_durable: bool) {
         let after_write = self.storage.written();
         if when_durable && !self.storage.is_durable(after_write) {

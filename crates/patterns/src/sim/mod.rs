@@ -327,6 +327,24 @@ impl<N: Node> Clone for Lane<N> {
     }
 }
 
+/// Says which run to replay if a handler panics while it is alive: dropped during the unwind, it
+/// prints the seed and the tick. (Costs nothing unless a panic unwinds through it.)
+struct ReplayNote {
+    seed: u64,
+    tick: Tick,
+}
+
+impl Drop for ReplayNote {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "replay: seed {} (the run panicked at tick {})",
+                self.seed, self.tick
+            );
+        }
+    }
+}
+
 /// The factory that makes a node, at the start and at every restart.
 type Factory<N> = Rc<dyn Fn(&NodeInit) -> N>;
 
@@ -784,15 +802,11 @@ impl<N: Node> Simulation<N> {
         debug_assert!(tick >= self.now, "time never runs backwards");
         self.now = tick;
         self.stats.events += 1;
-        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(event)));
-        if let Err(panic) = handled {
-            // A handler panicked: say which run, so it can be replayed.
-            eprintln!(
-                "replay: seed {} (the run panicked at tick {})",
-                self.seed, self.now
-            );
-            std::panic::resume_unwind(panic);
-        }
+        let _note = ReplayNote {
+            seed: self.seed,
+            tick,
+        };
+        self.handle(event);
         true
     }
 

@@ -26,11 +26,13 @@ impl Recorder {
         }
     }
 
+    #[inline]
     fn on(&self) -> bool {
         self.level != TraceLevel::Off
     }
 
     /// A message put on the wire; `payload` is only asked for when the trace keeps payloads.
+    #[inline]
     pub fn send(
         &mut self,
         tick: Tick,
@@ -52,6 +54,7 @@ impl Recorder {
         }
     }
 
+    #[inline]
     pub fn deliver(&mut self, tick: Tick, message: MessageId) {
         if self.on() {
             self.trace

@@ -31,6 +31,7 @@ impl<N: Node> Clone for Payload<N> {
 impl<N: Node> Payload<N> {
     /// The label of a diagram arrow and what type faults match: the message kind, the client
     /// operation's name, or "reply".
+    #[inline]
     pub fn kind(&self) -> &'static str {
         match self {
             Payload::Message(m) => m.kind().name(),
@@ -96,6 +97,7 @@ impl<N: Node> Wire<N> {
     }
 
     /// Puts a payload on the wire: decides its fate and schedules its delivery.
+    #[inline]
     pub fn transmit(
         &mut self,
         out: &mut Outlets<'_, N>,
