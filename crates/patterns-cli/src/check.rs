@@ -29,7 +29,7 @@ pub enum ModelName {
     Etcd,
     /// Porcupine's kv model: a string per key (:key or [key value]) with :get, :put, :append.
     AppendKv,
-    /// A counter: :add n (or :inc), :read.
+    /// A counter: :add n (or :inc), :add-and-get n (returns the new value), :read.
     Counter,
     /// Knossos's mutex: :acquire when free, :release when held.
     Mutex,

@@ -17,9 +17,10 @@ use std::process::ExitCode;
 pub struct ExploreArgs {
     /// The protocol (`--list` names them).
     pub protocol: Option<String>,
-    /// Which form to run (`--list` names them).
-    #[arg(long, default_value = "correct")]
-    pub variant: String,
+    /// Which form to run (`--list` names them; default: the protocol's first, its correct form
+    /// where it has one).
+    #[arg(long)]
+    pub variant: Option<String>,
     /// How many seeds to run.
     #[arg(long, default_value_t = 100)]
     pub seeds: u64,
@@ -233,7 +234,12 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
             shrink: !args.no_shrink,
             stop_at_first: false,
         };
-        search_one(protocol.as_ref(), &args.variant, &settings, args).map(|(_, status)| status)
+        let variants = protocol.variants();
+        let variant = match &args.variant {
+            Some(name) => name.as_str(),
+            None => variants.first().map_or("correct", |v| v.name),
+        };
+        search_one(protocol.as_ref(), variant, &settings, args).map(|(_, status)| status)
     };
     match result {
         Ok(status) => ExitCode::from(status),

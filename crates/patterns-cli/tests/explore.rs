@@ -104,3 +104,28 @@ fn bad_arguments_exit_2_with_a_reason() {
         assert!(text(&output).contains(says), "{args:?}: {}", text(&output));
     }
 }
+
+#[test]
+fn naive_replication_exits_1_with_its_defaults() {
+    // It has no correct form: without --variant the explorer runs its first, the reference's, and
+    // finds the divergence.
+    let dir = tempfile::tempdir().unwrap();
+    let output = explore(&["naive-replication", "--seeds", "3"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("naive-replication (reply-first)"));
+}
+
+#[test]
+fn two_and_three_phase_commit_are_listed_with_their_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = text(&explore(&["--list"], dir.path()));
+    for name in [
+        "two-phase-commit",
+        "abort-alone",
+        "three-phase-commit",
+        "largest-id-recovery",
+        "no-fencing",
+    ] {
+        assert!(listed.contains(name), "{name} missing from {listed}");
+    }
+}

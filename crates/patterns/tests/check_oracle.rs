@@ -213,12 +213,13 @@ fn independent_cas_registers_agree_with_the_oracle() {
 #[test]
 fn counter_agrees_with_the_oracle() {
     let counter = Vocabulary {
-        invoke: |choice, a, _| match choice % 2 {
+        invoke: |choice, a, _| match choice % 3 {
             0 => ("read", Value::Nil),
-            _ => ("add", int(1 + a % 2)),
+            1 => ("add", int(1 + a % 2)),
+            _ => ("add-and-get", int(1 + a % 2)),
         },
         returned: |f, invoked, a, b| match f {
-            "read" => int(a % 5),
+            "read" | "add-and-get" => int(a % 5),
             _ => echo(f, invoked, a, b),
         },
     };

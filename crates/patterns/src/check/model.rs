@@ -676,7 +676,9 @@ impl<M: Model> Model for Independent<M> {
 }
 
 /// A counter: `:add n` and `:read` (built new: the reference's `CounterModel` was never wired in,
-/// spec §1.14). `:inc` adds its value, or 1 when the value is nil.
+/// spec §1.14). `:inc` adds its value, or 1 when the value is nil. `:add-and-get n` adds and
+/// returns the new value (Java's `AtomicLong.addAndGet`; the Day 2 counter's increments answer
+/// with it), so a history checks what each increment returned, not only what reads saw.
 #[derive(Clone, Debug, Default)]
 pub struct Counter {
     pub initial: i64,
@@ -688,6 +690,11 @@ pub enum CounterOp {
     Add(i64),
     /// What the read returned (`None`: unknown).
     Read(Option<i64>),
+    /// Adds `delta` and returns the new value (`None`: unknown).
+    AddAndGet {
+        delta: i64,
+        returned: Option<i64>,
+    },
 }
 
 impl Model for Counter {
@@ -704,7 +711,20 @@ impl Model for Counter {
         match (call.f.as_str(), &call.invoked) {
             ("add" | "inc", Value::Int(n)) => Ok(CounterOp::Add(*n)),
             ("inc", Value::Nil) => Ok(CounterOp::Add(1)),
-            ("add" | "inc", other) => Err(format!(
+            ("add-and-get", Value::Int(n)) => match call.returned() {
+                None => Ok(CounterOp::AddAndGet {
+                    delta: *n,
+                    returned: None,
+                }),
+                Some(Value::Int(v)) => Ok(CounterOp::AddAndGet {
+                    delta: *n,
+                    returned: Some(*v),
+                }),
+                Some(other) => Err(format!(
+                    "an :add-and-get must return the new value, an integer, found {other}"
+                )),
+            },
+            ("add" | "inc" | "add-and-get", other) => Err(format!(
                 "an :{} operation's value must be an integer, found {other}",
                 call.f
             )),
@@ -715,13 +735,17 @@ impl Model for Counter {
                     "a counter read must return an integer, found {other}"
                 )),
             },
-            _ => Err(call.unknown_function("counter", ":add, :inc or :read")),
+            _ => Err(call.unknown_function("counter", ":add, :inc, :add-and-get or :read")),
         }
     }
     fn step(&self, state: &i64, op: &CounterOp) -> Option<i64> {
         match op {
             CounterOp::Add(n) => state.checked_add(*n),
             CounterOp::Read(seen) => seen.is_none_or(|v| v == *state).then_some(*state),
+            CounterOp::AddAndGet { delta, returned } => {
+                let next = state.checked_add(*delta)?;
+                returned.is_none_or(|v| v == next).then_some(next)
+            }
         }
     }
     fn is_read_only(&self, op: &CounterOp) -> bool {
@@ -730,7 +754,16 @@ impl Model for Counter {
     fn describe(&self, state: &i64, op: &CounterOp) -> String {
         match op {
             CounterOp::Read(Some(v)) => format!("it read {v}, but the counter stood at {state}"),
-            CounterOp::Add(n) => format!("adding {n} to {state} overflows"),
+            CounterOp::AddAndGet {
+                delta,
+                returned: Some(v),
+            } if state.checked_add(*delta).is_some() => format!(
+                "adding {delta} to {state} gives {}, but it returned {v}",
+                state + delta
+            ),
+            CounterOp::Add(n) | CounterOp::AddAndGet { delta: n, .. } => {
+                format!("adding {n} to {state} overflows")
+            }
             CounterOp::Read(None) => "an unknown read is always allowed".into(),
         }
     }
@@ -931,6 +964,28 @@ mod tests {
                 &[
                     call("add", int(2), None),
                     call("read", Value::Nil, Some(int(1)))
+                ]
+            )
+            .is_none()
+        );
+        // :add-and-get returns the new value; an unknown return (:info) says nothing.
+        assert_eq!(
+            steps(
+                &counter,
+                &[
+                    call("add-and-get", int(2), Some(int(2))),
+                    call("add-and-get", int(3), None),
+                    call("add-and-get", int(1), Some(int(6)))
+                ]
+            ),
+            Some(6)
+        );
+        assert!(
+            steps(
+                &counter,
+                &[
+                    call("add-and-get", int(2), Some(int(2))),
+                    call("add-and-get", int(3), Some(int(3)))
                 ]
             )
             .is_none()

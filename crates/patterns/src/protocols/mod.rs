@@ -8,12 +8,23 @@
 //! | [`echo`] | the smallest protocol: a request bounced off a peer |
 //! | [`kv`] | the client vocabulary every key-value protocol shares: read, write, compare-and-set |
 //! | [`quorum_kv`] | *Quorum*, *Versioned Value*, read repair (Dynamo) |
+//! | [`counter`] | the counter service Day 2 starts with: increment and get |
+//! | [`naive_replication`] | one server, then copies kept in step naively |
+//! | [`two_phase_commit`] | *Two-Phase Commit* (two-phase execution), and three-phase with recovery fenced by epochs |
 
+pub mod counter;
 pub mod echo;
 pub mod kv;
+pub mod naive_replication;
 pub mod quorum_kv;
+pub mod two_phase_commit;
 
 /// Every protocol `patterns explore` knows, in lesson order.
 pub fn catalog() -> Vec<Box<dyn crate::explore::Protocol>> {
-    vec![Box::new(quorum_kv::Explorer)]
+    vec![
+        Box::new(quorum_kv::Explorer),
+        Box::new(naive_replication::Explorer),
+        Box::new(two_phase_commit::TwoPhaseExplorer),
+        Box::new(two_phase_commit::ThreePhaseExplorer),
+    ]
 }
