@@ -61,7 +61,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Which consistency property to check.
@@ -240,6 +240,18 @@ fn threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// A key's outcome, once it has one, and the steps it took to reach it.
+type Decided<S> = Option<(Outcome<S>, u64)>;
+
+/// The limit of the round within which a search of `steps` steps ends.
+fn round_limit(steps: u64) -> u64 {
+    let mut limit = ROUND_STEPS_FIRST;
+    while limit < steps {
+        limit = limit.saturating_mul(2);
+    }
+    limit
+}
+
 /// The first round's steps per key: a history whose keys all finish within it never starts a
 /// thread.
 const ROUND_STEPS_FIRST: u64 = 2_048;
@@ -278,87 +290,86 @@ fn check_linearizable<M: Model>(
             std::sync::Mutex::new(linearizable::Search::new(model, timed, budget))
         })
         .collect();
-    let outcomes: Vec<std::sync::Mutex<Option<Outcome<M::State>>>> = (0..partitions.len())
+    // Each key's outcome and the steps it took to reach it.
+    let outcomes: Vec<std::sync::Mutex<Decided<M::State>>> = (0..partitions.len())
         .map(|_| std::sync::Mutex::new(None))
         .collect();
-    let illegal_found = AtomicBool::new(false);
-    // Keys above an illegal one found in a round cannot be the one reported: they are skipped.
-    let smallest_illegal = AtomicUsize::new(usize::MAX);
+    // The round limit within which a key was found illegal, the lowest such: every key must be
+    // searched that far (to know whether it is illegal within it too), none further.
+    let illegal_within = AtomicU64::new(u64::MAX);
     let count = partitions.len();
     let undecided = AtomicUsize::new(count);
-    // Runs key `p` up to `limit` steps; whether it is still undecided.
-    let run = |p: usize, limit: u64| -> bool {
+    // Runs key `p` up to `limit` steps.
+    let run = |p: usize, limit: u64| {
         let mut outcome = outcomes[p].lock().expect("one thread per key");
         if outcome.is_some() {
-            return false;
+            return;
         }
-        if !options.all_keys && p > smallest_illegal.load(Ordering::Relaxed) {
-            return true;
-        }
-        *outcome = searches[p].lock().expect("one thread per key").run(limit);
-        match &*outcome {
-            None => true,
-            Some(decided) => {
-                if matches!(decided, Outcome::Stuck { .. }) {
-                    smallest_illegal.fetch_min(p, Ordering::Relaxed);
-                    illegal_found.store(true, Ordering::Relaxed);
-                }
-                undecided.fetch_sub(1, Ordering::Relaxed);
-                false
+        let mut search = searches[p].lock().expect("one thread per key");
+        if let Some(decided) = search.run(limit) {
+            let steps = search.steps();
+            if matches!(decided, Outcome::Stuck { .. }) && !options.all_keys {
+                illegal_within.fetch_min(round_limit(steps), Ordering::Relaxed);
             }
+            *outcome = Some((decided, steps));
+            undecided.fetch_sub(1, Ordering::Relaxed);
         }
     };
-    let done = || {
-        undecided.load(Ordering::Relaxed) == 0
-            || (illegal_found.load(Ordering::Relaxed) && !options.all_keys)
+    let past = |limit: u64| {
+        undecided.load(Ordering::Relaxed) == 0 || limit > illegal_within.load(Ordering::Relaxed)
     };
     // The first round on this thread: small histories never start another.
-    for p in 0..partitions.len() {
+    // Keys after an illegal one cannot be the one reported: the round stops there.
+    for p in 0..count {
+        if undecided.load(Ordering::Relaxed) == 0
+            || illegal_within.load(Ordering::Relaxed) != u64::MAX
+        {
+            break;
+        }
         run(p, ROUND_STEPS_FIRST);
     }
-    let workers = if options.parallel {
+    let workers = if past(ROUND_STEPS_FIRST * 2) {
+        0
+    } else if options.parallel {
         threads().min(undecided.load(Ordering::Relaxed))
     } else {
         1
     };
-    if workers > 1 && !done() {
-        // Each worker keeps its own keys from round to round (their memory stays with the
-        // thread that made it); all meet at a barrier after each round to decide whether to go
-        // on, so the rounds, and the key reported, are the same as on one thread.
-        let barrier = std::sync::Barrier::new(workers);
-        std::thread::scope(|scope| {
-            for w in 0..workers {
-                let (run, done, barrier) = (&run, &done, &barrier);
-                scope.spawn(move || {
-                    let mut limit = ROUND_STEPS_FIRST;
-                    loop {
-                        limit = limit.saturating_mul(2);
-                        for p in (w..count).step_by(workers) {
-                            run(p, limit);
-                        }
-                        barrier.wait();
-                        let stop = done();
-                        // Nobody starts the next round before everyone has decided.
-                        barrier.wait();
-                        if stop {
-                            return;
-                        }
+    // Then rounds of doubling limits. Each worker keeps its own keys (their memory stays with
+    // the thread that made it) and goes through its rounds at its own pace, with no barrier:
+    // it stops before a round past the lowest limit within which a key was found illegal.
+    // Outcomes reached past that limit are dropped below, so the answer is the one a single
+    // thread would give.
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let (run, past) = (&run, &past);
+            let own = move || {
+                let mut limit = ROUND_STEPS_FIRST;
+                loop {
+                    limit = limit.saturating_mul(2);
+                    if past(limit) {
+                        return;
                     }
-                });
-            }
-        });
-    } else {
-        let mut limit = ROUND_STEPS_FIRST;
-        while !done() {
-            limit = limit.saturating_mul(2);
-            for p in 0..partitions.len() {
-                run(p, limit);
+                    for p in (w..count).step_by(workers) {
+                        run(p, limit);
+                    }
+                }
+            };
+            if workers == 1 {
+                own();
+            } else {
+                scope.spawn(own);
             }
         }
-    }
+    });
+    let cut = illegal_within.load(Ordering::Relaxed);
     let outcomes: Vec<Option<Outcome<M::State>>> = outcomes
         .into_iter()
         .map(|o| o.into_inner().expect("searches are done"))
+        .map(|o| {
+            o.filter(|(_, steps)| *steps <= cut)
+                .map(|(outcome, _)| outcome)
+        })
         .collect();
     let mut steps = 0;
     let mut keys = Vec::with_capacity(partitions.len());
