@@ -257,13 +257,12 @@ fn round_limit(steps: u64) -> u64 {
 const ROUND_STEPS_FIRST: u64 = 2_048;
 
 /// Linearizability, key by key (P-compositionality). Keys advance in rounds of doubling step
-/// limits, on several threads after the first round: a round ends when every undecided key has
-/// reached its limit or its answer. Unless `all_keys`, the check stops after the first round in
-/// which a key was found illegal, and reports the smallest illegal key: which key that is
-/// depends on step counts only, never on thread timing, and an illegal key is reported without
-/// waiting for a key that would exhaust its budget (porcupine stops at the first illegal
-/// partition too). A key that exhausts its budget makes the verdict Unknown, unless another is
-/// illegal.
+/// limits, on several threads after the first round. Unless `all_keys`, the check stops at the
+/// first round within which a key was found illegal, once every key has been searched that far,
+/// and reports the smallest key illegal within it: which key that is depends on step counts
+/// only, never on thread timing, and an illegal key is reported without waiting for a key that
+/// would exhaust its budget (porcupine stops at the first illegal partition too). A key that
+/// exhausts its budget makes the verdict Unknown, unless another is illegal.
 fn check_linearizable<M: Model>(
     model: &M,
     operations: &[Operation],
