@@ -35,6 +35,7 @@
 
 mod append;
 mod budget;
+mod consensus;
 mod etcd;
 mod linearizable;
 mod memo;
@@ -45,6 +46,7 @@ mod sequential;
 mod workload;
 
 pub use append::{AppendOp, AppendString, Text};
+pub use consensus::{TicketDispenser, TicketOp, WriteOnce, WriteOnceOp};
 pub use etcd::{Etcd, EtcdOp};
 pub use model::{
     Call, CasRegister, Counter, CounterOp, Independent, Keyed, Micro, Model, MultiRegister,

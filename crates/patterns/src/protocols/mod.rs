@@ -11,11 +11,15 @@
 //! | [`counter`] | the counter service Day 2 starts with: increment and get |
 //! | [`naive_replication`] | one server, then copies kept in step naively |
 //! | [`two_phase_commit`] | *Two-Phase Commit* (two-phase execution), and three-phase with recovery fenced by epochs |
+//! | [`generation_voting`] | *Generation Clock* by majority vote: Paxos's first phase, without values |
+//! | [`paxos`] | single-value *Paxos* with durable acceptors; its [`paxos::Ballot`] (*Generation Clock*) and acceptor rules serve the whole Paxos family |
 
 pub mod counter;
 pub mod echo;
+pub mod generation_voting;
 pub mod kv;
 pub mod naive_replication;
+pub mod paxos;
 pub mod quorum_kv;
 pub mod two_phase_commit;
 
@@ -26,5 +30,7 @@ pub fn catalog() -> Vec<Box<dyn crate::explore::Protocol>> {
         Box::new(naive_replication::Explorer),
         Box::new(two_phase_commit::TwoPhaseExplorer),
         Box::new(two_phase_commit::ThreePhaseExplorer),
+        Box::new(generation_voting::Explorer::default()),
+        Box::new(paxos::Explorer::default()),
     ]
 }
