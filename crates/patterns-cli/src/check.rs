@@ -6,7 +6,7 @@
 use clap::{Args, ValueEnum};
 use patterns::check::{
     self, AppendString, CasRegister, Consistency, Counter, Etcd, Independent, MultiRegister, Mutex,
-    Options, Register, Report, Set, Verdict,
+    Options, Register, Report, Set, TicketDispenser, Verdict, WriteOnce,
 };
 use patterns::history::{Format, History, Value, parse_value};
 use serde_json::json;
@@ -35,6 +35,10 @@ pub enum ModelName {
     Mutex,
     /// Knossos's grow-only set: :add x, :read returning the whole set.
     Set,
+    /// Unique, increasing tickets (generations, terms): :next returns a ticket above every one issued before.
+    Tickets,
+    /// A register written once (a consensus decision): :propose v returns the first value chosen; :read.
+    WriteOnce,
 }
 
 /// The history file's format.
@@ -203,6 +207,8 @@ fn judge(args: &CheckArgs) -> Result<Report, String> {
         }
         ModelName::Mutex => check::check(&history, &Mutex, consistency, &options),
         ModelName::Set => check::check(&history, &Set, consistency, &options),
+        ModelName::Tickets => check::check(&history, &TicketDispenser, consistency, &options),
+        ModelName::WriteOnce => check::check(&history, &WriteOnce, consistency, &options),
     };
     report.map_err(|e| format!("{}: {e}", args.file))
 }

@@ -12,7 +12,9 @@ use clap::Args;
 use patterns::history::History;
 use patterns::net::{Cluster, RunReport, Settings, Workload};
 use patterns::node::{Node, NodeInit};
+use patterns::protocols::generation_voting::{self, GenerationVoting, NextGeneration};
 use patterns::protocols::kv::{KvMix, KvOp};
+use patterns::protocols::paxos::{self, Command, Paxos};
 use patterns::protocols::quorum_kv::{AsyncQuorumKv, Config, QuorumKv, ReadRepair, Versioning};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +97,48 @@ pub const PROTOCOLS: &[Protocol] = &[
         variants: QUORUM_KV_VARIANTS,
         run: quorum_kv_async,
     },
+    Protocol {
+        name: "generation-voting",
+        about: "generations by majority vote (day 2, lesson 2)",
+        model: "tickets",
+        variants: &[
+            ("correct", "strict promises, synced before they are told"),
+            (
+                "no-persist",
+                "promises in memory only: a killed voter forgets them",
+            ),
+            (
+                "reply-before-persist",
+                "promises told before they are synced",
+            ),
+            (
+                "non-strict",
+                "equal generations promised again, unsigned per-server counters",
+            ),
+        ],
+        run: generation_voting,
+    },
+    Protocol {
+        name: "paxos",
+        about: "single-value Paxos with durable acceptors (day 2, lesson 3)",
+        model: "write-once",
+        variants: &[
+            (
+                "correct",
+                "strict promises, synced answers, highest accepted value proposed",
+            ),
+            ("reply-before-persist", "acceptors answer before their sync"),
+            (
+                "ignore-accepted",
+                "proposers propose their own value regardless",
+            ),
+            (
+                "per-server-counter",
+                "the reference's unsigned ballots 1, 2, 3 per server",
+            ),
+        ],
+        run: paxos,
+    },
 ];
 
 const QUORUM_KV_VARIANTS: &[(&str, &str)] = &[
@@ -151,6 +195,31 @@ fn quorum_kv_async(run: &Run) -> Result<(History, RunReport), String> {
         run,
         move |_| AsyncQuorumKv::new(config.clone()),
         kv_workload(run),
+    )
+}
+
+fn generation_voting(run: &Run) -> Result<(History, RunReport), String> {
+    let config = generation_voting::Explorer::default().config(run.variant);
+    let workload = Workload::new(run.args.ops, |_| NextGeneration);
+    run_workload(
+        run,
+        move |_| GenerationVoting::new(config),
+        shaped(run, workload),
+    )
+}
+
+/// Clients propose a few distinct commands; one is chosen, and every client must hear it.
+fn paxos(run: &Run) -> Result<(History, RunReport), String> {
+    let config = paxos::Explorer::default().config(run.variant);
+    let mut proposed = 0;
+    let workload = Workload::new(run.args.ops, move |_| {
+        proposed += 1;
+        Command::set("x", &format!("v{}", proposed % 5))
+    });
+    run_workload(
+        run,
+        move |_| Paxos::new(config.clone()),
+        shaped(run, workload),
     )
 }
 

@@ -46,6 +46,33 @@ fn cluster_quorum_kv_with_kills_writes_a_history_that_check_finds_linearizable()
 }
 
 #[test]
+fn cluster_generation_voting_and_paxos_with_kills_write_histories_their_models_accept() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("out.edn");
+    let history = history.to_str().unwrap();
+    for (protocol, model) in [("generation-voting", "tickets"), ("paxos", "write-once")] {
+        let (status, stdout, stderr) = patterns(&[
+            "cluster",
+            "--protocol",
+            protocol,
+            "--clients",
+            "4",
+            "--ops",
+            "200",
+            "--kill-every",
+            "150ms",
+            "--history",
+            history,
+        ]);
+        assert_eq!(status, Some(0), "{stdout}{stderr}");
+        assert!(stdout.contains(&format!("--model {model}")), "{stdout}");
+        let (status, stdout, stderr) = patterns(&["check", "--model", model, history]);
+        assert_eq!(status, Some(0), "{protocol}: {stdout}{stderr}");
+        assert!(stdout.starts_with("Valid"), "{stdout}");
+    }
+}
+
+#[test]
 fn cluster_bad_arguments_exit_2_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("out.edn");
