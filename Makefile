@@ -56,7 +56,9 @@ explore:
 tla:
 	scripts/tlc.sh $(SPECS)
 
-## The harness's own tests (fixtures), then every lesson executed and checked.
+## The harness's own tests (fixtures), then every lesson executed and checked (answers filled in),
+## then the lessons with exercises as the learner gets them (every check cell says "not yet:").
 test-notebooks:
 	$(PYTHON) -m pytest -q scripts/tests
 	$(NOTEBOOKS) check
+	$(NOTEBOOKS) check --learner

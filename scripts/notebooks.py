@@ -7,19 +7,29 @@ Subcommands (run with the project venv: `.venv/bin/python scripts/notebooks.py .
   prewarm         install-kernel, then compile each distinct `:dep` line of the notebooks once
                   into target/evcxr
   execute [NB..]  run notebooks top to bottom, each in a fresh kernel, and print their timings
-  check [NB..]    reject committed outputs/execution counts/foreign kernels, then execute and fail
-                  on any cell that does not compile, errors, panics or writes to stderr
+  check [NB..]    reject committed outputs/execution counts/foreign kernels and malformed
+                  exercises, then execute (answers filled in) and fail on any cell that does not
+                  compile, errors, panics, writes to stderr or says "not yet:"
+  check --learner [NB..]
+                  the same checks, but run the notebooks as a learner gets them (exercises
+                  unanswered): every exercise's check cell must say "not yet:", nothing may panic
   handouts        execute every notebook and write build/handouts/*.html plus index.html
   lab             open JupyterLab on notebooks/ with the project-local kernel
 
 Why the harness looks at stderr: evcxr reports a cell that panicked (or printed a `?` error) as a
 successful execution, with the panic message on stderr (see shared notebook-toolchain notes).
 Notebooks run strictly one after another: kernels sharing one target dir race when building.
+
+Exercises (README, "Adding a lesson"): a code cell whose first line is `// exercise: NAME` is the
+learner's unanswered version, `// check: NAME` cells judge it (printing "not yet: ..." until it is
+answered), and `// answer: NAME` in the instructor appendix holds the solution. `check`, `execute`
+and `handouts` run the answer in the exercise's place; `check --learner` runs the learner's version.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import html
 import json
@@ -153,6 +163,157 @@ def committed_form_problems(path: Path) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# Exercises: the learner's cell, its checks, and the answer in the instructor appendix
+# --------------------------------------------------------------------------------------------
+
+# The first line of a code cell that has a part in an exercise: `// exercise: quorum-rules`.
+ROLE_LINE = re.compile(r"^//\s*(exercise|check|answer)\s*:\s*([a-z0-9][a-z0-9_-]*)\s*$")
+ROLE_LIKE = re.compile(r"^//\s*(exercise|check|answer)\b", re.IGNORECASE)
+# What an unanswered exercise holds: a value not yet chosen, or code not yet written. The learner's
+# cell must still compile and run, so a value is `f64::NAN`, never `todo!()`; a function's body may
+# be `todo!()`, and its check cell calls it through `patterns::exercise::attempt`.
+PLACEHOLDERS = ("todo!(", "unimplemented!(", "f64::NAN", "f32::NAN")
+# What a check cell prints while the exercise is unanswered or wrong, at the start of a line.
+NOT_YET = "not yet:"
+LINE_COMMENT = re.compile(r"//[^\n]*")
+
+
+def cell_role(cell) -> tuple[str, str] | None:
+    """(role, exercise name) of a code cell that opens with a role line, else None."""
+    if cell.cell_type != "code":
+        return None
+    lines = cell.source.lstrip().splitlines()
+    match = ROLE_LINE.match(lines[0].strip()) if lines else None
+    return (match.group(1), match.group(2)) if match else None
+
+
+@dataclass
+class Exercise:
+    """Where one exercise's cells are (cell indexes, markdown cells counted)."""
+
+    name: str
+    cells: list[int] = field(default_factory=list)
+    checks: list[int] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)
+
+
+def find_exercises(nb) -> dict[str, Exercise]:
+    """Every exercise named by a role line, in the order of first mention."""
+    found: dict[str, Exercise] = {}
+    for index, cell in enumerate(nb.cells):
+        role = cell_role(cell)
+        if role is None:
+            continue
+        kind, name = role
+        exercise = found.setdefault(name, Exercise(name))
+        {"exercise": exercise.cells, "check": exercise.checks, "answer": exercise.answers}[kind].append(index)
+    return found
+
+
+def without_role_and_comments(source: str) -> str:
+    """A cell's code as the compiler sees it, for comparing a learner's version with its answer:
+    no role line, no line comments, whitespace ignored."""
+    lines = source.lstrip().splitlines()
+    if lines and ROLE_LINE.match(lines[0].strip()):
+        lines = lines[1:]
+    return "".join(LINE_COMMENT.sub("", "\n".join(lines)).split())
+
+
+def exercise_problems(nb) -> list[str]:
+    """What is wrong with a notebook's exercises, without running it: every exercise has one
+    learner's cell, at least one check after it, and one answer after its checks; the learner's
+    version looks unanswered (holds a placeholder), the answer does not, and they differ."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        first = cell.source.lstrip().splitlines()[:1] if cell.cell_type == "code" else []
+        if first and ROLE_LIKE.match(first[0].strip()) and cell_role(cell) is None:
+            problems.append(
+                f"cell {index} opens with {first[0].strip()!r}: a role line reads "
+                "`// exercise: NAME`, `// check: NAME` or `// answer: NAME` "
+                "(NAME in lower case, digits, - and _)"
+            )
+    for name, exercise in find_exercises(nb).items():
+        where = f"exercise {name!r}"
+        if not exercise.cells:
+            named = sorted(exercise.checks + exercise.answers)
+            problems.append(
+                f"cell(s) {', '.join(map(str, named))} name exercise {name!r}, but no cell opens "
+                f"with `// exercise: {name}`"
+            )
+            continue
+        if len(exercise.cells) > 1:
+            problems.append(
+                f"{where}: cells {', '.join(map(str, exercise.cells))} all open with "
+                f"`// exercise: {name}`; expected one"
+            )
+            continue
+        cell_index = exercise.cells[0]
+        if not exercise.checks:
+            problems.append(f"{where} (cell {cell_index}) has no `// check: {name}` cell")
+        elif min(exercise.checks) < cell_index:
+            problems.append(f"{where}: check cell {min(exercise.checks)} comes before the exercise (cell {cell_index})")
+        if len(exercise.answers) != 1:
+            problems.append(
+                f"{where} (cell {cell_index}) has {len(exercise.answers) or 'no'} answer cells "
+                f"(`// answer: {name}`); expected one, in the instructor appendix"
+            )
+            continue
+        answer_index = exercise.answers[0]
+        if answer_index < max([cell_index, *exercise.checks]):
+            problems.append(
+                f"{where}: its answer (cell {answer_index}) comes before its exercise or checks; "
+                "answers go in the instructor appendix at the end"
+            )
+        learner = nb.cells[cell_index].source
+        answer = nb.cells[answer_index].source
+        if not any(p in learner for p in PLACEHOLDERS):
+            problems.append(
+                f"{where} (cell {cell_index}) does not look unanswered: it holds none of "
+                f"{', '.join(PLACEHOLDERS)} (a value to choose is `f64::NAN`, code to write is "
+                "`todo!()`)"
+            )
+        if any(p in answer for p in PLACEHOLDERS):
+            problems.append(f"{where}: its answer (cell {answer_index}) still holds a placeholder")
+        if without_role_and_comments(learner) == without_role_and_comments(answer):
+            problems.append(
+                f"{where}: the learner's version (cell {cell_index}) is the answer (cell "
+                f"{answer_index}); leave it unanswered"
+            )
+    return problems
+
+
+def has_exercises(path: Path) -> bool:
+    try:
+        return bool(find_exercises(nbformat.read(path, as_version=4)))
+    except Exception:  # unreadable: the check says why
+        return True
+
+
+def with_answers(nb):
+    """A copy of `nb` in which each exercise cell holds its answer (run by `check`, `execute` and
+    `handouts`, so the build proves every exercise can be solved)."""
+    nb = copy.deepcopy(nb)
+    for name, exercise in find_exercises(nb).items():
+        if len(exercise.cells) != 1 or len(exercise.answers) != 1:
+            continue
+        answer = nb.cells[exercise.answers[0]].source.lstrip().splitlines()[1:]
+        nb.cells[exercise.cells[0]].source = "\n".join(
+            [f"// exercise: {name} (answered: the answer from the instructor appendix)", *answer]
+        )
+    return nb
+
+
+def said_not_yet(cell) -> str | None:
+    """The first line a cell printed that starts with "not yet:", if any."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.get("name") == "stdout":
+            for line in output.get("text", "").splitlines():
+                if line.strip().startswith(NOT_YET):
+                    return line.strip()
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # Executing a notebook
 # --------------------------------------------------------------------------------------------
 
@@ -257,14 +418,18 @@ def indent(text: str) -> str:
 
 
 def execute_notebook(
-    path: Path, cell_timeout_s: int = CELL_TIMEOUT_S, verbose: bool = False
+    path: Path, cell_timeout_s: int = CELL_TIMEOUT_S, verbose: bool = False, learner: bool = False
 ) -> NotebookRun:
     """Runs `path` top to bottom in a fresh kernel started in the notebook's folder (so relative
-    `:dep` paths resolve), stopping at the first failing cell."""
+    `:dep` paths resolve), stopping at the first failing cell. Exercises run with their answers
+    filled in, and then no cell may say "not yet:"; with `learner`, they run as the learner gets
+    them, and then every check cell must say "not yet:". Answer cells are not run either way."""
     from nbclient import NotebookClient
 
     run = NotebookRun(path=path)
     nb = nbformat.read(path, as_version=4)
+    if not learner:
+        nb = with_answers(nb)
     run.nb = nb
     client = NotebookClient(
         nb,
@@ -279,7 +444,8 @@ def execute_notebook(
         with client.setup_kernel():
             run.kernel_start_s = time.monotonic() - started
             for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
+                role = cell_role(cell)
+                if cell.cell_type != "code" or (role and role[0] == "answer"):
                     continue
                 cell_started = time.monotonic()
                 error = None
@@ -297,6 +463,18 @@ def execute_notebook(
                 if error is not None and not problems:
                     problems = [
                         f"cell {index} failed: {type(error).__name__}: {strip_ansi(str(error)).strip()}"
+                    ]
+                not_yet = said_not_yet(cell)
+                if not learner and not_yet and not problems:
+                    problems = [
+                        f"cell {index} says {not_yet!r} with the answers filled in: an answer in the "
+                        "instructor appendix does not pass its check"
+                    ]
+                if learner and role and role[0] == "check" and not not_yet and not problems:
+                    problems = [
+                        f"cell {index} (check: {role[1]}) did not say {NOT_YET!r} with the exercise "
+                        "unanswered: a check must print a line starting with \"not yet:\" and a hint "
+                        "until the learner has answered"
                     ]
                 if problems:
                     run.problems += problems
@@ -341,15 +519,28 @@ def report(runs: list[NotebookRun]) -> int:
     return 1 if failed else 0
 
 
-def run_all(paths: list[Path], lint: bool, verbose: bool = True) -> list[NotebookRun]:
+def static_problems(path: Path, lint: bool) -> list[str]:
+    """What is wrong before running: the committed form (with `lint`) and the exercises."""
+    problems = committed_form_problems(path) if lint else []
+    if not problems or not problems[0].startswith("cannot be read"):
+        try:
+            problems += exercise_problems(nbformat.read(path, as_version=4))
+        except Exception:  # unreadable: committed_form_problems says so when linting
+            pass
+    return problems
+
+
+def run_all(
+    paths: list[Path], lint: bool, verbose: bool = True, learner: bool = False
+) -> list[NotebookRun]:
     runs = []
     for path in paths:
-        problems = committed_form_problems(path) if lint else []
+        problems = static_problems(path, lint)
         if problems:
             run = NotebookRun(path=path, problems=problems)
         else:
-            print(f"--> {display_path(path)}", flush=True)
-            run = execute_notebook(path, verbose=verbose)
+            print(f"--> {display_path(path)}{' (as the learner gets it)' if learner else ''}", flush=True)
+            run = execute_notebook(path, verbose=verbose, learner=learner)
         status = "ok" if run.ok else "FAILED"
         print(f"    {status} in {run.total_s:.1f} s", flush=True)
         runs.append(run)
@@ -598,6 +789,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("execute", "check"):
         sub = commands.add_parser(name)
         sub.add_argument("notebooks", nargs="*", help="notebooks or folders (default: notebooks/)")
+    commands.choices["check"].add_argument(
+        "--learner",
+        action="store_true",
+        help="run the exercises unanswered: every check cell must say 'not yet:'",
+    )
     out = commands.add_parser("handouts", help="execute all notebooks and write HTML")
     out.add_argument("--out", type=Path, default=HANDOUTS_DIR)
     commands.add_parser("lab", help="open JupyterLab on notebooks/")
@@ -616,7 +812,11 @@ def main(argv: list[str] | None = None) -> int:
         if not paths:
             print("no notebooks found")
             return 0
-        return report(run_all(paths, lint=args.command == "check"))
+        learner = args.command == "check" and args.learner
+        if learner:
+            paths = [p for p in paths if has_exercises(p)]
+            print(f"{len(paths)} notebook(s) with exercises")
+        return report(run_all(paths, lint=args.command == "check", learner=learner))
     if args.command == "handouts":
         return handouts(args.out)
     return 2

@@ -90,6 +90,121 @@ def test_a_foreign_kernel_fails_the_check(checked):
     assert run.problems == ["names kernel 'python3' in metadata.kernelspec; expected 'rust'"]
 
 
+# ---- exercises ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def as_learner() -> dict[str, notebooks.NotebookRun]:
+    """The exercise fixtures that run, checked as the learner gets them (exercises unanswered)."""
+    paths = [fixture("exercise"), fixture("exercise_vacuous_check")]
+    runs = notebooks.run_all(paths, lint=True, learner=True)
+    return {run.path.stem: run for run in runs}
+
+
+def outputs_of(run: notebooks.NotebookRun, index: int) -> str:
+    return "".join(o.get("text", "") for o in run.nb.cells[index].outputs)
+
+
+def test_exercises_run_with_their_answers_and_the_answer_cells_are_not_run_again(checked):
+    # The check and the handouts prove every exercise can be solved: each exercise cell runs its
+    # answer, each check cell then says it is right, and the appendix is not executed twice.
+    run = checked["exercise"]
+    assert run.ok, run.problems
+    assert [cell.index for cell in run.cells] == [1, 2, 3, 4]
+    assert outputs_of(run, 2) == "right: 2 of 5 may fail\n"
+    assert outputs_of(run, 4) == "right: 2 of 3, 3 of 4, 3 of 5\n"
+    assert "replicas / 2 + 1" in run.nb.cells[3].source
+    assert run.nb.cells[3].source.startswith("// exercise: majority (answered")
+    assert not run.nb.cells[6].get("outputs") and not run.nb.cells[7].get("outputs")
+
+
+def test_the_learner_gets_every_exercise_unanswered_and_each_check_says_not_yet(as_learner):
+    # Run as a learner would: the value is NaN and the function is todo!(); the checks print a
+    # hint instead of panicking, and nothing reaches stderr.
+    run = as_learner["exercise"]
+    assert run.ok, run.problems
+    assert outputs_of(run, 2).startswith("not yet: how many of 5 replicas may fail")
+    assert outputs_of(run, 4).startswith("not yet: `majority` still panics")
+    assert "todo!()" in run.nb.cells[3].source
+
+
+def test_a_check_that_passes_an_unanswered_exercise_fails_the_learner_run(as_learner):
+    # A check that cannot fail checks nothing.
+    run = as_learner["exercise_vacuous_check"]
+    assert len(run.problems) == 1, run.problems
+    assert run.problems[0].startswith("cell 2 (check: tolerated) did not say 'not yet:'")
+
+
+def test_an_answer_that_fails_its_own_check_fails_the_check(checked):
+    # With the answers filled in, no cell may say "not yet:": the answer must pass.
+    run = checked["exercise_wrong_answer"]
+    assert run.problems == [
+        "cell 2 says 'not yet: 3 is not it: a majority of 5 is 3' with the answers filled in: "
+        "an answer in the instructor appendix does not pass its check"
+    ]
+
+
+def test_an_exercise_without_an_answer_fails_before_anything_runs(checked):
+    run = checked["exercise_without_answer"]
+    assert not run.cells
+    assert run.problems == [
+        "exercise 'tolerated' (cell 1) has no answer cells (`// answer: tolerated`); expected one, "
+        "in the instructor appendix"
+    ]
+
+
+def test_an_exercise_must_start_unanswered(checked):
+    # The learner's version holds a placeholder (NaN or todo!()), and is not the answer with other
+    # comments or spacing.
+    assert len(checked["exercise_without_placeholder"].problems) == 1
+    assert "does not look unanswered" in checked["exercise_without_placeholder"].problems[0]
+    answered = checked["exercise_already_answered"]
+    assert not answered.cells
+    assert any("does not look unanswered" in p for p in answered.problems)
+    assert any("the learner's version (cell 1) is the answer (cell 4)" in p for p in answered.problems)
+
+
+def test_exercise_cells_out_of_place_are_named(checked):
+    # A misspelt role line, an answer before its check, a check of no exercise.
+    problems = checked["exercise_misfiled"].problems
+    assert problems[0].startswith("cell 1 opens with '// Exercise: Tolerated'")
+    assert "exercise 'majority': its answer (cell 3) comes before its exercise or checks" in problems[1]
+    assert problems[2] == "cell(s) 5 name exercise 'quorum', but no cell opens with `// exercise: quorum`"
+    assert len(problems) == 3
+
+
+def code(source: str):
+    import nbformat
+
+    return nbformat.v4.new_code_cell(source)
+
+
+def test_the_learners_version_and_the_answer_are_compared_as_code():
+    # Comments, spacing and the role line do not make an answer different from the learner's cell.
+    a = "// exercise: x\nlet x = f64::NAN; // choose\n"
+    b = "// answer: x\n\n  let x =\n f64::NAN;"
+    assert notebooks.without_role_and_comments(a) == notebooks.without_role_and_comments(b)
+    assert notebooks.without_role_and_comments("// answer: x\nlet x = 2.0;") == "letx=2.0;"
+    assert notebooks.cell_role(code("\n// check: majority-5 \nprintln!();")) == ("check", "majority-5")
+    assert notebooks.cell_role(code("let x = 1; // check: x")) is None
+
+
+def test_two_exercises_of_one_name_and_two_answers_are_refused():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code("// exercise: x\nlet x = f64::NAN;"), code("// check: x\nprintln!(\"not yet: x\");"),
+                code("// exercise: x\nlet x = f64::NAN;"), code("// answer: x\nlet x = 1.0;"),
+                code("// answer: x\nlet x = 2.0;")]
+    assert notebooks.exercise_problems(nb) == [
+        "exercise 'x': cells 0, 2 all open with `// exercise: x`; expected one"
+    ]
+    del nb.cells[2]
+    assert notebooks.exercise_problems(nb) == [
+        "exercise 'x' (cell 0) has 2 answer cells (`// answer: x`); expected one, in the instructor appendix"
+    ]
+
+
 def test_the_check_command_exits_non_zero_on_failure_and_prints_the_timing_table():
     # CI relies on the exit status; the table shows which notebook failed.
     bad = subprocess.run(

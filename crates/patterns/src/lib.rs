@@ -16,12 +16,14 @@
 //! | [`viz`] | figures, charts, tables, message sequence diagrams |
 //! | [`math`] | Little's Law, queueing and failure math, queue and fleet simulations |
 //! | [`disk`] | the disk lab: a load generator and an `iostat -x` sampler on `/proc/diskstats` |
+//! | [`exercise`] | the lessons' exercises: run the learner's code without letting its panic escape the check cell |
 //! | [`wal`] | the write-ahead log on real files |
 //! | [`tla`] | TLC on the TLA+ specs of `tla/`: its verdict, figures and counterexample trace as data |
 
 pub mod check;
 #[cfg(unix)]
 pub mod disk;
+pub mod exercise;
 pub mod explore;
 pub mod history;
 pub mod math;
