@@ -183,6 +183,32 @@ fn paxos_duelling_proposers_n3_end_with_one_decision() {
 }
 
 #[test]
+fn paxos_late_proposer_jumps_past_promises_but_per_server_counters_burn_every_ballot() {
+    // athens burns its ballots with every accept request dropped, raising every promise to its
+    // last round. cyrene, asked next, needs one ballot with unique ballots (it jumps past the
+    // promise its own acceptor holds), and is refused six times with the reference's counters.
+    let builder = || Builder::new().client_timeout_ticks(1_000);
+    let unique = stories::late_proposer()
+        .run(builder(), |_| Paxos::new(Config::default()))
+        .unwrap();
+    assert_eq!(unique.sim.node("cyrene").unwrap().ballots_used(), 1);
+    // athens's own acceptor accepted v1 in its last ballot: cyrene must recover it.
+    assert_eq!(stories::told(&unique, "bob"), Some(Command::set("x", "v1")));
+    let counters = Config::default().ballots(BallotRule::PerServerCounter);
+    let burnt = stories::late_proposer()
+        .run(builder(), move |_| Paxos::new(counters.clone()))
+        .unwrap();
+    assert_eq!(burnt.sim.node("cyrene").unwrap().ballots_used(), 6);
+    assert!(matches!(
+        burnt.last_reply("bob"),
+        Some(PaxosReply::Failed {
+            maybe_applied: false,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn paxos_restarted_proposer_ignores_promises_to_its_past_life() {
     // athens prepares and crashes in the same tick; the promises addressed to its first life
     // arrive in its second and count for nothing. Its next ballot (1.0 again: its own promise was

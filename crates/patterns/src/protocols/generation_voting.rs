@@ -28,8 +28,8 @@
 //! persisted (the reference kept them in memory, though its TLA+ comments assume they are not).
 
 use super::paxos::{
-    Ballot, BallotRule, Duel, GenerationClock, Persistence, PromiseRule, Promising, backoff_ticks,
-    duel_with, last_record, save_record,
+    Ballot, BallotRule, Duel, GenerationClock, PROMISE_CASES, Persistence, PromiseRule, Promising,
+    backoff_ticks, duel_with, last_record, save_record,
 };
 use crate::check::{self, HistoryError, Report, TicketDispenser};
 use crate::explore::{Explorable, Factory, Operations, Variant};
@@ -157,9 +157,17 @@ pub enum GenerationMessage {
 message_kinds!(GenerationMessage => GenerationKind { Prepare, Promise, Nack });
 
 /// A coordinator's timer: the next attempt for a request, after its backoff.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum GenerationTimer {
     Retry(RequestId),
+}
+
+/// Short, because diagrams label a timer with it.
+impl std::fmt::Debug for GenerationTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let GenerationTimer::Retry(request) = self;
+        write!(f, "retry #{}", request.sequence)
+    }
 }
 
 // ----- the node ------------------------------------------------------------------------------------
@@ -595,6 +603,49 @@ pub fn duel(
     )
 }
 
+// ----- exercise ------------------------------------------------------------------------------------
+
+/// The seed on which `non-strict` first fails.
+pub fn non_strict_seed() -> u64 {
+    NON_STRICT_SEED
+}
+
+/// Judges a "may I promise?" rule written in the lesson: every row of the crate's table
+/// ([`PROMISE_CASES`]), then a replay of the explorer's seed that catches `non-strict`, with the
+/// rule in every voter. Never panics: a rule that is not there yet gets "not yet: ..." and why.
+pub fn check_promise_rule(rule: PromiseRule) -> Result<String, String> {
+    for &(promised, ballot, expected, why) in PROMISE_CASES {
+        if rule(promised, ballot) != expected {
+            let promised = promised.map_or("nothing".to_string(), |p| p.to_string());
+            let verb = if expected { "promise" } else { "refuse" };
+            return Err(format!(
+                "not yet: a voter that promised {promised} must {verb} {ballot} ({why}), and your \
+                 rule says {}",
+                !expected
+            ));
+        }
+    }
+    let settings = crate::explore::Settings {
+        first_seed: NON_STRICT_SEED,
+        seeds: 1,
+        shrink: false,
+        stop_at_first: true,
+    };
+    let found = crate::explore::search(&Explorer::with_promise_rule(rule), "correct", &settings)
+        .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
+    if let Some((_, property)) = found.failures.first() {
+        return Err(format!(
+            "not yet: every row of the table passes, but explorer seed {NON_STRICT_SEED} still \
+             fails: {property}"
+        ));
+    }
+    Ok(format!(
+        "passed: the {} rows of the table, and explorer seed {NON_STRICT_SEED}, where promising an \
+         equal generation lets two coordinators win it",
+        PROMISE_CASES.len()
+    ))
+}
+
 // ----- stories -------------------------------------------------------------------------------------
 
 /// The lesson's stories as scenarios, to tell the correct form and a broken variant alike.
@@ -649,6 +700,19 @@ const NON_STRICT_SEED: u64 = 0;
 mod tests {
     use super::*;
     use crate::protocols::paxos::may_promise;
+
+    #[test]
+    fn the_exercise_passes_the_strict_rule_only() {
+        assert!(check_promise_rule(may_promise).is_ok());
+        let answer = check_promise_rule(crate::protocols::paxos::may_promise_or_equal).unwrap_err();
+        assert!(answer.contains("at most once"), "{answer}");
+        let anything = |_: Option<Ballot>, _: Ballot| true;
+        assert!(
+            check_promise_rule(anything)
+                .unwrap_err()
+                .starts_with("not yet:")
+        );
+    }
 
     #[test]
     fn the_rules_a_voter_and_a_coordinator_follow() {

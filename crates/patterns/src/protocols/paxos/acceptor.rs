@@ -17,7 +17,7 @@
 //! told anyone.
 
 use super::ballot::Ballot;
-use crate::node::{Storage, StorageError};
+use crate::node::{ProcessId, Storage, StorageError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +152,109 @@ pub enum Persistence {
     MemoryOnly,
 }
 
+// ----- the rules as tables ------------------------------------------------------------------------
+//
+// The crate's table tests and the lessons' exercises read the same rows: a learner's rule is held
+// to exactly what the crate's rule is tested against.
+
+const fn ballot(round: u64, node: u16) -> Ballot {
+    Ballot::new(round, ProcessId(node))
+}
+
+/// "May I promise?", case by case: (promised so far, ballot asked, answer, why).
+pub const PROMISE_CASES: &[(Option<Ballot>, Ballot, bool, &str)] = &[
+    (
+        None,
+        ballot(1, 0),
+        true,
+        "a fresh acceptor promises anything",
+    ),
+    (Some(ballot(2, 1)), ballot(3, 0), true, "a higher round"),
+    (
+        Some(ballot(2, 1)),
+        ballot(2, 2),
+        true,
+        "the same round from a higher proposer id",
+    ),
+    (
+        Some(ballot(2, 1)),
+        ballot(2, 1),
+        false,
+        "the very ballot promised: each ballot is promised at most once",
+    ),
+    (
+        Some(ballot(2, 1)),
+        ballot(2, 0),
+        false,
+        "the same round from a lower proposer id",
+    ),
+    (Some(ballot(2, 1)), ballot(1, 9), false, "a lower round"),
+    (
+        Some(Ballot::unsigned(1)),
+        Ballot::unsigned(1),
+        false,
+        "two proposers' unsigned ballot 1: only strictness keeps them apart",
+    ),
+];
+
+/// "Which value must I propose?", case by case: (what a promise quorum reported, as
+/// (round, node, value) of each accepted value, the value forced (`None`: free), why).
+pub type ValueCase = (
+    &'static [Option<(u64, u16, &'static str)>],
+    Option<&'static str>,
+    &'static str,
+);
+
+/// The rows of "which value must I propose?".
+pub const VALUE_CASES: &[ValueCase] = &[
+    (
+        &[None, None],
+        None,
+        "nothing accepted: the proposer is free",
+    ),
+    (
+        &[None, Some((1, 0, "x"))],
+        Some("x"),
+        "one acceptor accepted x: carry it forward",
+    ),
+    (
+        &[Some((1, 0, "x")), Some((2, 1, "y"))],
+        Some("y"),
+        "the value of the highest ballot wins",
+    ),
+    (
+        &[Some((2, 1, "y")), Some((1, 0, "x")), None],
+        Some("y"),
+        "wherever in the quorum it is reported",
+    ),
+    (
+        &[Some((3, 0, "x")), Some((3, 2, "z"))],
+        Some("z"),
+        "same round: the ballot's proposer id decides",
+    ),
+    (
+        &[Some((5, 1, "x")), Some((5, 1, "x")), Some((4, 2, "y"))],
+        Some("x"),
+        "the same value reported twice",
+    ),
+];
+
+/// A row of [`VALUE_CASES`] as reports of any value type.
+pub fn value_case<V>(
+    reports: &[Option<(u64, u16, &'static str)>],
+    value: impl Fn(&'static str) -> V,
+) -> Vec<Option<Accepted<V>>> {
+    reports
+        .iter()
+        .map(|r| {
+            r.map(|(round, node, v)| Accepted {
+                ballot: ballot(round, node),
+                value: value(v),
+            })
+        })
+        .collect()
+}
+
 // ----- transitions ---------------------------------------------------------------------------------
 
 impl<V: Clone> AcceptorState<V> {
@@ -201,65 +304,44 @@ pub fn last_record<T: DeserializeOwned>(storage: &dyn Storage) -> Result<Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::{MemoryStorage, ProcessId};
+    use crate::node::MemoryStorage;
 
     fn b(round: u64, node: u16) -> Ballot {
         Ballot::new(round, ProcessId(node))
     }
 
     #[test]
-    fn promises_go_only_to_strictly_higher_ballots_and_accepts_to_equal_ones() {
-        // (promised, ballot, may promise?, may promise or equal?, may accept?)
+    fn promises_go_only_to_strictly_higher_ballots() {
+        for &(promised, ballot, expected, why) in PROMISE_CASES {
+            assert_eq!(may_promise(promised, ballot), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn equal_ballots_are_accepted_and_promised_only_by_the_broken_rule() {
+        // (promised, ballot, may promise or equal?, may accept?)
         let table = [
-            (None, b(1, 0), true, true, true), // a fresh acceptor promises anything
-            (Some(b(2, 1)), b(3, 0), true, true, true), // a higher round
-            (Some(b(2, 1)), b(2, 2), true, true, true), // same round, higher proposer id
-            (Some(b(2, 1)), b(2, 1), false, true, true), // the same ballot: accept, never promise again
-            (Some(b(2, 1)), b(2, 0), false, false, false), // lower proposer id
-            (Some(b(2, 1)), b(1, 9), false, false, false), // a lower round
-            (
-                Some(Ballot::unsigned(1)),
-                Ballot::unsigned(1),
-                false,
-                true, // the reference's unsigned ballots collide: only strictness saves them
-                true,
-            ),
+            (None, b(1, 0), true, true),
+            (Some(b(2, 1)), b(2, 1), true, true), // the ballot promised: its proposer may use it
+            (Some(b(2, 1)), b(2, 2), true, true),
+            (Some(b(2, 1)), b(2, 0), false, false), // a lower ballot: never
+            (Some(Ballot::unsigned(1)), Ballot::unsigned(1), true, true),
         ];
-        for (promised, ballot, promise, or_equal, accept) in table {
+        for (promised, ballot, or_equal, accept) in table {
             let case = format!("promised {promised:?}, ballot {ballot}");
-            assert_eq!(may_promise(promised, ballot), promise, "{case}");
             assert_eq!(may_promise_or_equal(promised, ballot), or_equal, "{case}");
             assert_eq!(may_accept(promised, ballot), accept, "{case}");
         }
     }
 
-    /// What a promise quorum reported.
-    type Reports = Vec<Option<Accepted<&'static str>>>;
-
     #[test]
     fn the_value_to_propose_is_the_one_accepted_in_the_highest_ballot() {
-        let a = |round, node, value| {
-            Some(Accepted {
-                ballot: b(round, node),
-                value,
-            })
-        };
-        // (reports of a promise quorum, value that must be proposed)
-        let table: [(Reports, Option<&str>); 6] = [
-            (vec![None, None], None), // nothing accepted: the proposer is free
-            (vec![None, a(1, 0, "x")], Some("x")), // one acceptor accepted: carry it forward
-            (vec![a(1, 0, "x"), a(2, 1, "y")], Some("y")), // the highest ballot wins...
-            (vec![a(2, 1, "y"), a(1, 0, "x"), None], Some("y")), // ...wherever it is reported
-            (vec![a(3, 0, "x"), a(3, 2, "z")], Some("z")), // same round: the ballot's node decides
-            (vec![a(5, 1, "x"), a(5, 1, "x"), a(4, 2, "y")], Some("x")),
-        ];
-        for (reports, expected) in table {
-            assert_eq!(value_to_propose(&reports), expected, "{reports:?}");
+        for &(reports, expected, why) in VALUE_CASES {
+            let reports = value_case(reports, |v| v);
+            assert_eq!(value_to_propose(&reports), expected, "{why}");
             assert_eq!(ignore_accepted(&reports), None);
-            assert_eq!(
-                Proposing::HighestAccepted.choose(&reports, "own"),
-                expected.unwrap_or("own")
-            );
+            let chosen = Proposing::HighestAccepted.choose(&reports, "own");
+            assert_eq!(chosen, expected.unwrap_or("own"), "{why}");
         }
     }
 

@@ -182,8 +182,8 @@ impl PromiseWatch {
         if let (true, Some(promised), Some(kept)) = (changed, now, self.kept[i]) {
             if promised < kept {
                 return Err(format!(
-                    "no acceptor promises a lower ballot than before: {name} promised {kept}, \
-                     then {promised} after a restart"
+                    "no acceptor promises a lower ballot than one it promised before: {name} had \
+                     promised {kept}, and now holds {promised}"
                 ));
             }
         }

@@ -41,13 +41,14 @@
 pub mod acceptor;
 pub mod ballot;
 mod cost;
+pub mod exercise;
 mod exploration;
 pub mod stories;
 
 pub use acceptor::{
-    Accepted, AcceptorState, Persistence, PromiseRule, Promising, Proposing, ValueRule,
-    ignore_accepted, last_record, may_accept, may_promise, may_promise_or_equal, save_record,
-    value_to_propose,
+    Accepted, AcceptorState, PROMISE_CASES, Persistence, PromiseRule, Promising, Proposing,
+    VALUE_CASES, ValueCase, ValueRule, ignore_accepted, last_record, may_accept, may_promise,
+    may_promise_or_equal, save_record, value_case, value_to_propose,
 };
 pub use ballot::{Ballot, BallotRule, GenerationClock, backoff_ticks};
 pub use cost::{Duel, duel, duel_with};
@@ -251,9 +252,17 @@ pub enum PaxosMessage {
 message_kinds!(PaxosMessage => PaxosKind { Prepare, Promise, Accept, Accepted, Nack, Commit });
 
 /// A proposer's timer: start the next attempt for a request after its backoff.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum PaxosTimer {
     Retry(RequestId),
+}
+
+/// Short, because diagrams label a timer with it.
+impl fmt::Debug for PaxosTimer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let PaxosTimer::Retry(request) = self;
+        write!(f, "retry #{}", request.sequence)
+    }
 }
 
 // ----- the node ------------------------------------------------------------------------------------

@@ -85,3 +85,27 @@ pub fn lost_promise() -> Scenario<Paxos> {
         .heal_all()
         .await_op("bob")
 }
+
+/// A late proposer. athens's accept requests are all dropped, so it burns every ballot it has
+/// and gives up, having raised every acceptor's promise to its last round. Then `bob` asks
+/// cyrene. With unique ballots cyrene is refused once, jumps past the round it was told of, and
+/// wins; with the reference's per-server counters it counts up from 1, is refused every time,
+/// and gives up too: a cost with no safety bug behind it.
+pub fn late_proposer() -> Scenario<Paxos> {
+    let cleared = |to: &str| Fault::ClearDrops {
+        from: "athens".into(),
+        to: to.into(),
+    };
+    Scenario::new("a late proposer")
+        .drop_kind(PaxosKind::Accept, "athens", "byzantium")
+        .drop_kind(PaxosKind::Accept, "athens", "cyrene")
+        .start("alice", "athens", Command::set("x", "v1"))
+        .await_until("athens gave up", |run: &ScenarioRun<Paxos>| {
+            run.sim
+                .node("athens")
+                .is_ok_and(|a| a.ballots_used() > 0 && a.requests_in_flight() == 0)
+        })
+        .inject(cleared("byzantium"))
+        .inject(cleared("cyrene"))
+        .invoke("bob", "cyrene", Command::set("x", "v2"))
+}
