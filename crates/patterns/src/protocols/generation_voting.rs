@@ -612,10 +612,13 @@ pub fn non_strict_seed() -> u64 {
 
 /// Judges a "may I promise?" rule written in the lesson: every row of the crate's table
 /// ([`PROMISE_CASES`]), then a replay of the explorer's seed that catches `non-strict`, with the
-/// rule in every voter. Never panics: a rule that is not there yet gets "not yet: ..." and why.
+/// rule in every voter. Never panics (the rule runs through [`crate::exercise::attempt`]): the
+/// answer is `right: …`, or `not yet: …` and why.
 pub fn check_promise_rule(rule: PromiseRule) -> Result<String, String> {
     for &(promised, ballot, expected, why) in PROMISE_CASES {
-        if rule(promised, ballot) != expected {
+        let said = crate::exercise::attempt(|| rule(promised, ballot))
+            .map_err(|why| format!("not yet: your rule panics ({why}): write its body"))?;
+        if said != expected {
             let promised = promised.map_or("nothing".to_string(), |p| p.to_string());
             let verb = if expected { "promise" } else { "refuse" };
             return Err(format!(
@@ -631,8 +634,11 @@ pub fn check_promise_rule(rule: PromiseRule) -> Result<String, String> {
         shrink: false,
         stop_at_first: true,
     };
-    let found = crate::explore::search(&Explorer::with_promise_rule(rule), "correct", &settings)
-        .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
+    let explorer = Explorer::with_promise_rule(rule);
+    let found =
+        crate::exercise::attempt(|| crate::explore::search(&explorer, "correct", &settings))
+            .map_err(|why| format!("not yet: your rule panics in the explorer's run ({why})"))?
+            .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
     if let Some((_, property)) = found.failures.first() {
         return Err(format!(
             "not yet: every row of the table passes, but explorer seed {NON_STRICT_SEED} still \
@@ -640,7 +646,7 @@ pub fn check_promise_rule(rule: PromiseRule) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "passed: the {} rows of the table, and explorer seed {NON_STRICT_SEED}, where promising an \
+        "right: the {} rows of the table, and explorer seed {NON_STRICT_SEED}, where promising an \
          equal generation lets two coordinators win it",
         PROMISE_CASES.len()
     ))
@@ -703,7 +709,17 @@ mod tests {
 
     #[test]
     fn the_exercise_passes_the_strict_rule_only() {
-        assert!(check_promise_rule(may_promise).is_ok());
+        assert!(
+            check_promise_rule(may_promise)
+                .unwrap()
+                .starts_with("right:")
+        );
+        let unanswered: PromiseRule = |_, _| todo!();
+        assert!(
+            check_promise_rule(unanswered)
+                .unwrap_err()
+                .contains("panics")
+        );
         let answer = check_promise_rule(crate::protocols::paxos::may_promise_or_equal).unwrap_err();
         assert!(answer.contains("at most once"), "{answer}");
         let anything = |_: Option<Ballot>, _: Ballot| true;

@@ -1,8 +1,11 @@
 //! The lesson's exercise: "which value must I propose?", written by the learner, judged by the
 //! crate's own table ([`VALUE_CASES`]) and by the explorer's seed on which `ignore-accepted`
-//! chooses two values. A check never panics: it answers "not yet: ..." with what went wrong.
+//! chooses two values. A check never panics: the learner's code runs through
+//! [`attempt`](crate::exercise::attempt), and the answer is `right: …` or `not yet: …` with what
+//! went wrong.
 
 use super::{Accepted, Command, Explorer, Proposal, VALUE_CASES, ValueRule, value_case};
+use crate::exercise::attempt;
 use crate::explore::{self, Explorable, Settings};
 use crate::node::{ProcessId, RequestId};
 
@@ -58,7 +61,9 @@ pub fn ignore_accepted_seed() -> u64 {
 pub fn check_value_rule(rule: ValueRule<Proposal>) -> Result<String, String> {
     for &(reports, expected, why) in VALUE_CASES {
         let reports = value_case(reports, proposal);
-        let (got, want) = (rule(&reports), expected.map(proposal));
+        let got = attempt(|| rule(&reports))
+            .map_err(|why| format!("not yet: your rule panics ({why}): write its body"))?;
+        let want = expected.map(proposal);
         if got != want {
             return Err(format!(
                 "not yet: when the promises report {}, your rule proposes {}, but a proposer must \
@@ -76,7 +81,8 @@ pub fn check_value_rule(rule: ValueRule<Proposal>) -> Result<String, String> {
         shrink: false,
         stop_at_first: true,
     };
-    let found = explore::search(&Explorer::with_value_rule(rule), "correct", &settings)
+    let found = attempt(|| explore::search(&Explorer::with_value_rule(rule), "correct", &settings))
+        .map_err(|why| format!("not yet: your rule panics in the explorer's run ({why})"))?
         .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
     if let Some((_, property)) = found.failures.first() {
         return Err(format!(
@@ -84,7 +90,7 @@ pub fn check_value_rule(rule: ValueRule<Proposal>) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "passed: the {} rows of the table, and explorer seed {seed}, where ignoring accepted values \
+        "right: the {} rows of the table, and explorer seed {seed}, where ignoring accepted values \
          chooses two values",
         VALUE_CASES.len()
     ))
@@ -101,7 +107,14 @@ mod tests {
 
     #[test]
     fn the_crates_rule_passes_and_the_classic_mistakes_do_not() {
-        assert!(check_value_rule(value_to_propose).is_ok());
+        assert!(
+            check_value_rule(value_to_propose)
+                .unwrap()
+                .starts_with("right:")
+        );
+        let unanswered: ValueRule<Proposal> = |_| todo!();
+        let answer = check_value_rule(unanswered).unwrap_err();
+        assert!(answer.starts_with("not yet: your rule panics"), "{answer}");
         // (a wrong rule, what the answer must mention)
         let wrong: [(ValueRule<Proposal>, &str); 2] = [
             (ignore_accepted, "carry it forward"),
