@@ -16,6 +16,8 @@ use patterns::protocols::generation_voting::{self, GenerationVoting, NextGenerat
 use patterns::protocols::kv::{KvMix, KvOp};
 use patterns::protocols::paxos::{self, Command, Paxos};
 use patterns::protocols::quorum_kv::{AsyncQuorumKv, Config, QuorumKv, ReadRepair, Versioning};
+use patterns::protocols::raft;
+use patterns::sim::ClientPolicy;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -139,7 +141,58 @@ pub const PROTOCOLS: &[Protocol] = &[
         ],
         run: paxos,
     },
+    Protocol {
+        name: "raft",
+        about: "Raft's replicated log under a key-value store (day 2, lesson 7)",
+        model: "kv --nil-is-value",
+        variants: RAFT_VARIANTS,
+        run: raft,
+    },
 ];
+
+const RAFT_VARIANTS: &[(&str, &str)] = &[
+    (
+        "correct",
+        "Raft as the paper states it, reads by read index",
+    ),
+    ("log-reads", "reads through the log"),
+    (
+        "commit-old-term",
+        "commits entries of earlier terms by counting replicas",
+    ),
+    (
+        "no-election-restriction",
+        "votes ignore the candidate's log",
+    ),
+    ("volatile-vote", "term and vote kept in memory only"),
+    (
+        "reads-anywhere",
+        "every server answers reads from its own state",
+    ),
+    (
+        "equal-timeouts",
+        "every server waits the same election timeout",
+    ),
+];
+
+/// Raft's clients follow redirects to the leader and retry an unanswered request (same id, so it
+/// is applied once) while an election runs.
+fn raft(run: &Run) -> Result<(History, RunReport), String> {
+    let config = raft::Config::variant(run.variant)
+        .ok_or_else(|| format!("raft has no variant {:?}", run.variant))?;
+    let mut settings = run.settings.clone();
+    settings.client_policy = ClientPolicy {
+        attempt_timeout_ticks: 100,
+        attempts: 5,
+        follow_redirects: true,
+    };
+    let run = Run { settings, ..*run };
+    run_workload(
+        &run,
+        move |_| raft::Raft::new(config.clone()),
+        kv_workload(&run),
+    )
+}
 
 const QUORUM_KV_VARIANTS: &[(&str, &str)] = &[
     (

@@ -73,13 +73,41 @@ fn cluster_generation_voting_and_paxos_with_kills_write_histories_their_models_a
 }
 
 #[test]
+fn cluster_raft_with_kills_writes_a_history_that_check_finds_linearizable() {
+    // Raft on three real processes' worth of threads, a node killed and restarted from its files
+    // every 200 ms; reads of nil are values (the key was never written), as the simulator judges.
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("raft.edn");
+    let history = history.to_str().unwrap();
+    let (status, stdout, stderr) = patterns(&[
+        "cluster",
+        "--protocol",
+        "raft",
+        "--clients",
+        "4",
+        "--ops",
+        "300",
+        "--kill-every",
+        "200ms",
+        "--history",
+        history,
+    ]);
+    assert_eq!(status, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("(600 events)"), "{stdout}");
+    assert!(stdout.contains("--model kv --nil-is-value"), "{stdout}");
+    let (status, stdout, stderr) = patterns(&["check", "--model", "kv", "--nil-is-value", history]);
+    assert_eq!(status, Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("Valid"), "{stdout}");
+}
+
+#[test]
 fn cluster_bad_arguments_exit_2_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("out.edn");
     let history = history.to_str().unwrap();
     // (arguments, what the error says)
     let table: [(&[&str], &str); 5] = [
-        (&["--protocol", "raft"], "no protocol \"raft\""),
+        (&["--protocol", "zab"], "no protocol \"zab\""),
         (&["--variant", "fastest"], "no variant \"fastest\""),
         (&["--nodes", "0"], "--nodes 0"),
         (&["--kill-every", "soon"], "not a duration"),
@@ -96,6 +124,10 @@ fn cluster_bad_arguments_exit_2_with_a_reason() {
     assert_eq!(status, Some(0));
     assert!(
         stdout.contains("quorum-kv") && stdout.contains("--variant abd (default)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("raft") && stdout.contains("--variant correct (default)"),
         "{stdout}"
     );
 }

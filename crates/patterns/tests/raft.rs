@@ -742,3 +742,68 @@ fn raft_runs_draw_as_a_log_grid_and_a_leader_chart() {
     assert_eq!(led, [leader.as_str(), next.as_str()]);
     assert!(spans.iter().any(|s| s.role == patterns::viz::Role::Down));
 }
+
+#[test]
+fn raft_on_loopback_stays_linearizable_while_nodes_are_killed_and_restarted() {
+    // The same servers over TCP with their storage on the write-ahead log: a node is killed and
+    // restarted from its files every 250 ms, and the history is still linearizable.
+    use patterns::net::{Cluster, Settings, Workload};
+    use patterns::protocols::kv::KvMix;
+    let settings = Settings {
+        client_policy: ClientPolicy {
+            attempt_timeout_ticks: 100,
+            attempts: 5,
+            follow_redirects: true,
+        },
+        ..Settings::default()
+    };
+    let config = Config::default();
+    let cluster = Cluster::start_with(3, settings, move |_| Raft::new(config.clone())).unwrap();
+    let mix = KvMix {
+        cas: 1,
+        ..KvMix::default()
+    };
+    let report = cluster
+        .run(Workload::new(400, mix.generator()).kill_every(std::time::Duration::from_millis(250)))
+        .unwrap();
+    assert!(report.kills >= 1, "{report:?}");
+    assert!(report.ok > 200, "{report:?}");
+    let history = cluster.history();
+    cluster.stop();
+    let verdict = check_history(&history).unwrap();
+    assert!(verdict.is_ok(), "{}", verdict.explanation());
+}
+
+#[test]
+fn raft_equal_timeouts_never_elect_and_randomized_ones_do_quickly() {
+    // §5.2 and the paper's Figure 16: with identical timeouts every server stands at once and the
+    // votes split forever; a range of 20 ticks elects a new leader within a few timeouts.
+    use patterns::protocols::raft::measure::election_after_leader_crash;
+    let equal = Config::variant("equal-timeouts").unwrap();
+    let randomized = Config::default();
+    for seed in 0..10 {
+        assert_eq!(
+            election_after_leader_crash(&equal, seed).unwrap().ticks,
+            None
+        );
+        let election = election_after_leader_crash(&randomized, seed).unwrap();
+        let ticks = election.ticks.expect("elected");
+        assert!((20..=150).contains(&ticks), "seed {seed}: {ticks} ticks");
+        assert!(election.terms >= 1);
+    }
+}
+
+#[test]
+fn raft_efficiency_counts_messages_latency_and_the_outage_of_a_leader_crash() {
+    // The lesson's table: a fault-free run costs a bounded number of messages per operation, and
+    // after the leader crashes no new operation completes before an election timeout has passed.
+    use patterns::protocols::raft::measure::efficiency;
+    let config = Config::default();
+    let e = efficiency(&config, 5).unwrap();
+    assert!((3.0..40.0).contains(&e.messages_per_operation), "{e:?}");
+    assert!(e.latency_p50_ticks.is_some_and(|t| t >= 2), "{e:?}");
+    assert!(
+        e.unavailability_after_leader_crash_ticks >= config.election_timeout_ticks_min as f64,
+        "{e:?}"
+    );
+}

@@ -31,7 +31,7 @@
 //! followers write theirs in parallel (the dissertation's §10.2.1).
 //!
 //! Clients talk to the leader; any other server answers [`KvReply::NotLeader`] with the leader it
-//! knows. Writes and compare-and-sets go through the log; a retried request (same request id) is
+//! knows (while an election runs, once it knows one). Writes and compare-and-sets go through the log; a retried request (same request id) is
 //! recognised when its entry is applied and answered with the first reply, so it runs once
 //! (§8, the *Idempotent Receiver*). Reads take one of two paths ([`ReadPath`]): through the log
 //! like writes, or by the *read index* of §8: the leader notes its commit index, confirms with a
@@ -60,7 +60,8 @@ pub use figures::{current_leader, leader_chart, log_grid, log_grid_now, server_l
 use super::kv::{KvOp, KvReply};
 use crate::message_kinds;
 use crate::node::{
-    Context, IdempotentReceiver, Node, ProcessId, Quorum, QuorumState, RequestId, Seen, Tick,
+    Context, Correlation, IdempotentReceiver, Node, Pending, ProcessId, Quorum, QuorumState,
+    RequestId, Seen, Tick,
 };
 use rules::{
     Candidacy, CommitRule, LogPosition, Voter, commit_by_counting, conflict_hint, election_timeout,
@@ -384,6 +385,11 @@ pub struct Raft {
     sessions: IdempotentReceiver<KvReply>,
     votes: Option<Quorum<()>>,
     leadership: Option<Leadership>,
+    /// Requests that reached this server while it knew no leader (an election is running): it
+    /// redirects them as soon as it hears from a leader, serves them if it wins, and refuses them
+    /// at the latest after an election timeout, instead of sending the client round the servers
+    /// at once.
+    parked: Pending<(RequestId, KvOp)>,
 }
 
 impl Raft {
@@ -406,6 +412,7 @@ impl Raft {
             sessions: IdempotentReceiver::new(),
             votes: None,
             leadership: None,
+            parked: Pending::new(),
         }
     }
 
@@ -691,6 +698,18 @@ impl Raft {
         }
         self.broadcast_append(ctx);
         ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat_interval_ticks);
+        self.release_parked(ctx);
+    }
+
+    /// Answers the requests parked while no leader was known: a leader serves them, anyone else
+    /// names the leader it now knows.
+    fn release_parked(&mut self, ctx: &mut Context<'_, Self>) {
+        let waiting: Vec<Correlation> = self.parked.iter().map(|(c, _)| c).collect();
+        for correlation in waiting {
+            if let Some((request, op)) = self.parked.remove(ctx, correlation) {
+                self.on_request(ctx, request, op);
+            }
+        }
     }
 
     /// Appends an entry of the current term; the leader acknowledges it to itself once synced.
@@ -971,6 +990,9 @@ impl Raft {
         self.step_down(ctx, term);
         self.leader = Some(from);
         self.reset_election_timer(ctx);
+        if !self.parked.is_empty() {
+            self.release_parked(ctx);
+        }
         let result = if log_matches(&self.terms, prev.index, prev.term) {
             let entry_terms: Vec<u64> = entries.iter().map(|e| e.term).collect();
             let plan = reconcile(&self.terms, prev.index, &entry_terms);
@@ -1127,18 +1149,31 @@ impl Node for Raft {
         }
     }
 
+    fn on_expired(&mut self, ctx: &mut Context<'_, Self>, correlation: Correlation) {
+        if let Some((request, _)) = self.parked.take_expired(correlation) {
+            let leader = self.leader;
+            ctx.reply(request, KvReply::NotLeader { leader });
+        }
+    }
+
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: KvOp) {
         if let (ReadPath::Anywhere, KvOp::Read { key }) = (self.config.reads, &op) {
             ctx.reply(request, KvReply::Value(self.store.get(key).cloned()));
             return;
         }
         if self.state != ServerState::Leader {
-            ctx.reply(
-                request,
-                KvReply::NotLeader {
-                    leader: self.leader,
-                },
-            );
+            match self.leader {
+                Some(leader) => ctx.reply(
+                    request,
+                    KvReply::NotLeader {
+                        leader: Some(leader),
+                    },
+                ),
+                None => {
+                    let wait = self.config.election_timeout_ticks_max;
+                    self.parked.insert(ctx, wait, (request, op));
+                }
+            }
             return;
         }
         match op {
