@@ -1,7 +1,7 @@
 //! The lesson's exercise: "which value must I propose?", written by the learner, judged by the
 //! crate's own table ([`VALUE_CASES`]) and by the explorer's seed on which `ignore-accepted`
 //! chooses two values. A check never panics: the learner's code runs through
-//! [`attempt`](crate::exercise::attempt), and the answer is `right: …` or `not yet: …` with what
+//! [`attempt`], and the answer is `right: …` or `not yet: …` with what
 //! went wrong.
 
 use super::{Accepted, Command, Explorer, Proposal, VALUE_CASES, ValueRule, value_case};
