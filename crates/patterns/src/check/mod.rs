@@ -18,7 +18,7 @@
 //!
 //! Every answer is a [`Report`] that teaches: one valid order, or the longest prefix that works
 //! and the operation that cannot follow it (what it returned and what the model allowed), drawn on
-//! a timeline ([`crate::viz::timeline`]). A search that exceeds its [`Options`] budget answers
+//! a timeline ([`Report::timeline`]). A search that exceeds its [`Options`] budget answers
 //! [`Verdict::Unknown`], never a pass.
 //!
 //! ```

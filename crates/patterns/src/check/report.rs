@@ -3,7 +3,6 @@
 use super::Consistency;
 use super::operations::Operation;
 use crate::history::Value;
-use crate::viz::{self, Figure, FigureError};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -201,33 +200,6 @@ impl Report {
                 self.property()
             ),
         }
-    }
-
-    /// The explanation and the timeline, as HTML.
-    pub fn to_html(&self) -> String {
-        let (colour, title) = match self.valid() {
-            Some(true) => ("#2c7a2c", "✓ valid"),
-            Some(false) => ("#b22222", "✗ invalid"),
-            None => ("#b8860b", "? unknown"),
-        };
-        let figure = match self.timeline() {
-            Ok(f) => f.to_html(),
-            Err(e) => format!("<p><i>{}</i></p>", viz::escape_html(&e.to_string())),
-        };
-        format!(
-            "<div class=\"pattern-check\"><p><b style=\"color:{colour}\">{title}</b> — {}</p>{figure}</div>",
-            viz::escape_html(&self.explanation())
-        )
-    }
-
-    /// The timeline figure: a lane per process, a bar per operation, where each took effect.
-    pub fn timeline(&self) -> Result<Figure, FigureError> {
-        viz::timeline(self)
-    }
-
-    /// evcxr's display hook: the explanation and the timeline inline in the notebook.
-    pub fn evcxr_display(&self) {
-        viz::emit("text/html", &self.to_html());
     }
 }
 

@@ -481,6 +481,37 @@ pub fn timeline(report: &Report) -> Result<Figure, FigureError> {
     Timeline::new(report).figure()
 }
 
+/// A report is shown as its verdict in words above its timeline. These methods live with the
+/// drawing, not with the checker: drawing depends on checking, never the other way.
+impl Report {
+    /// The explanation and the timeline, as HTML.
+    pub fn to_html(&self) -> String {
+        let (colour, title) = match self.valid() {
+            Some(true) => ("#2c7a2c", "✓ valid"),
+            Some(false) => ("#b22222", "✗ invalid"),
+            None => ("#b8860b", "? unknown"),
+        };
+        let figure = match self.timeline() {
+            Ok(f) => f.to_html(),
+            Err(e) => format!("<p><i>{}</i></p>", super::escape_html(&e.to_string())),
+        };
+        format!(
+            "<div class=\"pattern-check\"><p><b style=\"color:{colour}\">{title}</b> — {}</p>{figure}</div>",
+            super::escape_html(&self.explanation())
+        )
+    }
+
+    /// The timeline figure: a lane per process, a bar per operation, where each took effect.
+    pub fn timeline(&self) -> Result<Figure, FigureError> {
+        timeline(self)
+    }
+
+    /// evcxr's display hook: the explanation and the timeline inline in the notebook.
+    pub fn evcxr_display(&self) {
+        super::emit("text/html", &self.to_html());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
