@@ -116,14 +116,14 @@ impl Model for AppendString {
         Text::new("")
     }
     fn op(&self, call: &Call) -> Result<AppendOp, String> {
-        match call.f.as_str() {
+        match call.f {
             "get" | "read" => Ok(AppendOp::Get(match call.returned() {
                 None => None,
                 Some(v) => Some(text_of(v, "a get's result")?),
             })),
-            "put" | "write" => Ok(AppendOp::Put(text_of(&call.invoked, "a put's value")?)),
+            "put" | "write" => Ok(AppendOp::Put(text_of(call.invoked, "a put's value")?)),
             "append" => Ok(AppendOp::Append(text_of(
-                &call.invoked,
+                call.invoked,
                 "an append's value",
             )?)),
             _ => Err(call.unknown_function("append-kv", ":get, :put or :append")),

@@ -37,7 +37,7 @@ impl Model for TicketDispenser {
         Value::Nil
     }
     fn op(&self, call: &Call) -> Result<TicketOp, String> {
-        match call.f.as_str() {
+        match call.f {
             "next" => Ok(TicketOp {
                 ticket: call.returned().cloned(),
             }),
@@ -100,7 +100,7 @@ impl Model for WriteOnce {
         Value::Nil
     }
     fn op(&self, call: &Call) -> Result<WriteOnceOp, String> {
-        match call.f.as_str() {
+        match call.f {
             "propose" => Ok(WriteOnceOp::Propose {
                 value: call.invoked.clone(),
                 returned: call.returned().cloned(),

@@ -29,7 +29,7 @@ pub enum EtcdOp {
 }
 
 fn cas_pair(call: &Call) -> Result<(Value, Value), String> {
-    match &call.invoked {
+    match call.invoked {
         Value::Vector(pair) if pair.len() == 2 => Ok((pair[0].clone(), pair[1].clone())),
         other => Err(format!(
             "a :cas operation's value must be [old new], found {other}"
@@ -49,9 +49,9 @@ impl Model for Etcd {
         Value::Nil
     }
     fn op(&self, call: &Call) -> Result<EtcdOp, String> {
-        Ok(EtcdOp::Register(match call.f.as_str() {
+        Ok(EtcdOp::Register(match call.f {
             // A read's nil is a value here, whatever `nil_is_value` says.
-            "read" => RegisterOp::Read(call.completed.clone()),
+            "read" => RegisterOp::Read(call.completed.cloned()),
             "write" => RegisterOp::Write(call.invoked.clone()),
             "cas" => {
                 let (old, new) = cas_pair(call)?;
@@ -61,7 +61,7 @@ impl Model for Etcd {
         }))
     }
     fn failed(&self, call: &Call) -> Result<Option<EtcdOp>, String> {
-        match call.f.as_str() {
+        match call.f {
             "cas" => Ok(Some(EtcdOp::CasFailed {
                 old: cas_pair(call)?.0,
             })),

@@ -11,40 +11,38 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::{Arc, OnceLock};
 
-/// One operation as the history shows it, before a model reads it.
+/// One operation as the history shows it, before a model reads it: borrowed from the history,
+/// so that reading an operation copies only what the model keeps.
 ///
 /// `completed` is the value of the `:ok` completion; it is `None` for an `:info` completion or a
 /// missing one. [`Call::returned`] applies Knossos's rule that an `:ok` value of `nil` says nothing
 /// (spec §1.14) unless the check was asked to treat `nil` as a real value.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Call {
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Call<'a> {
     /// The operation's function: `read`, `write`, `cas`, `add`, `acquire`...
-    pub f: String,
+    pub f: &'a str,
     /// The value of the `:invoke` event: what was asked.
-    pub invoked: Value,
+    pub invoked: &'a Value,
     /// The value of the `:ok` event, when there was one.
-    pub completed: Option<Value>,
+    pub completed: Option<&'a Value>,
     /// Whether an `:ok` value of `nil` means the value nil (`true`) or "not known" (`false`).
     pub nil_is_value: bool,
 }
 
-impl Call {
+impl<'a> Call<'a> {
     /// What the operation returned, if that is known: `None` for `:info` operations and, unless
     /// `nil_is_value`, for `:ok` operations that returned `nil`.
-    pub fn returned(&self) -> Option<&Value> {
-        self.completed
-            .as_ref()
-            .filter(|v| self.nil_is_value || !v.is_nil())
+    pub fn returned(&self) -> Option<&'a Value> {
+        self.completed.filter(|v| self.nil_is_value || !v.is_nil())
     }
 
     /// The same call on other values: how a wrapper such as [`Independent`] hands the part of a
     /// value that belongs to one key to the model of that key.
-    pub fn with_values(&self, invoked: Value, completed: Option<Value>) -> Call {
+    pub fn with_values(&self, invoked: &'a Value, completed: Option<&'a Value>) -> Call<'a> {
         Call {
-            f: self.f.clone(),
             invoked,
             completed,
-            nil_is_value: self.nil_is_value,
+            ..*self
         }
     }
 
@@ -78,8 +76,8 @@ impl Call {
 ///     type Op = MaxOp;
 ///     fn name(&self) -> String { "max-register".into() }
 ///     fn init(&self) -> i64 { 0 }
-///     fn op(&self, call: &Call) -> Result<MaxOp, String> {
-///         match (call.f.as_str(), &call.invoked, call.returned()) {
+///     fn op(&self, call: &Call<'_>) -> Result<MaxOp, String> {
+///         match (call.f, call.invoked, call.returned()) {
 ///             ("raise", Value::Int(n), _) => Ok(MaxOp::Raise(*n)),
 ///             ("read", _, None) => Ok(MaxOp::Read(None)),
 ///             ("read", _, Some(Value::Int(n))) => Ok(MaxOp::Read(Some(*n))),
@@ -113,14 +111,14 @@ pub trait Model: Sync {
     fn init(&self) -> Self::State;
 
     /// Reads an operation, or says why the history's operation makes no sense for this model.
-    fn op(&self, call: &Call) -> Result<Self::Op, String>;
+    fn op(&self, call: &Call<'_>) -> Result<Self::Op, String>;
 
     /// What a `:fail` completion means for this model (`call.completed` holds the `:fail`
     /// event's value). Knossos's meaning, the default: the operation never took effect, and the
     /// checkers leave it out (`None`). A model whose failures are answers returns the operation
     /// they describe, which took effect between its invocation and its completion as an `:ok`
     /// one does: etcd's failed compare-and-set says "the value was not the one compared".
-    fn failed(&self, _call: &Call) -> Result<Option<Self::Op>, String> {
+    fn failed(&self, _call: &Call<'_>) -> Result<Option<Self::Op>, String> {
         Ok(None)
     }
 
@@ -198,10 +196,10 @@ impl Register {
 }
 
 fn read_register_op(call: &Call, cas: bool) -> Result<RegisterOp, String> {
-    match call.f.as_str() {
+    match call.f {
         "read" => Ok(RegisterOp::Read(call.returned().cloned())),
         "write" => Ok(RegisterOp::Write(call.invoked.clone())),
-        "cas" if cas => match &call.invoked {
+        "cas" if cas => match call.invoked {
             Value::Vector(pair) if pair.len() == 2 => Ok(RegisterOp::Cas {
                 old: pair[0].clone(),
                 new: pair[1].clone(),
@@ -413,8 +411,8 @@ impl Model for MultiRegister {
         Vec::new()
     }
     fn op(&self, call: &Call) -> Result<MultiRegisterOp, String> {
-        let micro = match call.f.as_str() {
-            "read" => match &call.completed {
+        let micro = match call.f {
+            "read" => match call.completed {
                 Some(v) => map_entries(v)?
                     .into_iter()
                     .map(|(k, v)| {
@@ -424,16 +422,13 @@ impl Model for MultiRegister {
                     .collect(),
                 None => Vec::new(),
             },
-            "write" => map_entries(&call.invoked)?
+            "write" => map_entries(call.invoked)?
                 .into_iter()
                 .map(|(k, v)| Micro::Write(k, v))
                 .collect(),
             // An :ok transaction's completion holds what its reads saw; an open one, only what
             // it asked (its reads unknown).
-            "txn" => transaction(
-                call.completed.as_ref().unwrap_or(&call.invoked),
-                call.nil_is_value,
-            )?,
+            "txn" => transaction(call.completed.unwrap_or(call.invoked), call.nil_is_value)?,
             _ => {
                 return Err(call.unknown_function("multi-register", ":read, :write or :txn"));
             }
@@ -600,23 +595,23 @@ impl<M: Model> Model for Independent<M> {
         Keyed::Empty
     }
     fn op(&self, call: &Call) -> Result<Self::Op, String> {
-        let (key, invoked) = split_tuple(&call.invoked).ok_or_else(|| {
+        let (key, invoked) = split_tuple(call.invoked).ok_or_else(|| {
             format!(
                 "operations on independent keys carry [key value] tuples (or a :key), found {}",
                 call.invoked
             )
         })?;
-        let completed = match &call.completed {
+        let completed = match call.completed {
             None => None,
             Some(v) => match split_tuple(v) {
-                Some((k, inner)) if k == key => Some(inner.clone()),
+                Some((k, inner)) if k == key => Some(inner),
                 Some((k, _)) => {
                     return Err(format!(
                         "the operation was invoked on key {key} but completed on key {k}"
                     ));
                 }
                 // Some recorders complete reads with the bare value.
-                None if !matches!(v, Value::Vector(_)) => Some(v.clone()),
+                None if !matches!(v, Value::Vector(_)) => Some(v),
                 None => {
                     return Err(format!(
                         "operations on independent keys carry [key value] tuples, found {v}"
@@ -624,22 +619,17 @@ impl<M: Model> Model for Independent<M> {
                 }
             },
         };
-        let inner = self
-            .each
-            .op(&call.with_values(invoked.clone(), completed))?;
+        let inner = self.each.op(&call.with_values(invoked, completed))?;
         Ok((Arc::new(key.clone()), inner))
     }
     fn failed(&self, call: &Call) -> Result<Option<Self::Op>, String> {
-        let Some((key, invoked)) = split_tuple(&call.invoked) else {
+        let Some((key, invoked)) = split_tuple(call.invoked) else {
             return self.op(call).map(|_| None);
         };
         let completed = call
             .completed
-            .as_ref()
-            .map(|v| split_tuple(v).map_or(v, |(_, inner)| inner).clone());
-        let inner = self
-            .each
-            .failed(&call.with_values(invoked.clone(), completed))?;
+            .map(|v| split_tuple(v).map_or(v, |(_, inner)| inner));
+        let inner = self.each.failed(&call.with_values(invoked, completed))?;
         Ok(inner.map(|op| (Arc::new(key.clone()), op)))
     }
     fn step(&self, state: &Self::State, (key, op): &Self::Op) -> Option<Self::State> {
@@ -708,7 +698,7 @@ impl Model for Counter {
         self.initial
     }
     fn op(&self, call: &Call) -> Result<CounterOp, String> {
-        match (call.f.as_str(), &call.invoked) {
+        match (call.f, call.invoked) {
             ("add" | "inc", Value::Int(n)) => Ok(CounterOp::Add(*n)),
             ("inc", Value::Nil) => Ok(CounterOp::Add(1)),
             ("add-and-get", Value::Int(n)) => match call.returned() {
@@ -792,7 +782,7 @@ impl Model for Mutex {
         false
     }
     fn op(&self, call: &Call) -> Result<MutexOp, String> {
-        match call.f.as_str() {
+        match call.f {
             "acquire" => Ok(MutexOp::Acquire),
             "release" => Ok(MutexOp::Release),
             _ => Err(call.unknown_function("mutex", ":acquire or :release")),
@@ -836,7 +826,7 @@ impl Model for Set {
         BTreeSet::new()
     }
     fn op(&self, call: &Call) -> Result<SetOp, String> {
-        match call.f.as_str() {
+        match call.f {
             "add" => Ok(SetOp::Add(call.invoked.clone())),
             "read" => match call.returned() {
                 None => Ok(SetOp::Read(None)),
@@ -891,19 +881,38 @@ impl Model for Set {
 mod tests {
     use super::*;
 
-    fn call(f: &str, invoked: Value, completed: Option<Value>) -> Call {
-        Call {
-            f: f.into(),
+    /// A call's values, owned, as a test writes them.
+    struct Written {
+        f: &'static str,
+        invoked: Value,
+        completed: Option<Value>,
+        nil_is_value: bool,
+    }
+
+    impl Written {
+        fn call(&self) -> Call<'_> {
+            Call {
+                f: self.f,
+                invoked: &self.invoked,
+                completed: self.completed.as_ref(),
+                nil_is_value: self.nil_is_value,
+            }
+        }
+    }
+
+    fn call(f: &'static str, invoked: Value, completed: Option<Value>) -> Written {
+        Written {
+            f,
             invoked,
             completed,
             nil_is_value: false,
         }
     }
 
-    fn steps<M: Model>(model: &M, calls: &[Call]) -> Option<M::State> {
+    fn steps<M: Model>(model: &M, calls: &[Written]) -> Option<M::State> {
         let mut state = model.init();
         for c in calls {
-            state = model.step(&state, &model.op(c).unwrap())?;
+            state = model.step(&state, &model.op(&c.call()).unwrap())?;
         }
         Some(state)
     }
@@ -1094,15 +1103,15 @@ mod tests {
     fn malformed_operations_are_refused_with_what_was_expected() {
         // A history that does not fit the model is bad input, not a verdict.
         let e = CasRegister::default()
-            .op(&call("cas", Value::Int(1), None))
+            .op(&call("cas", Value::Int(1), None).call())
             .unwrap_err();
         assert!(e.contains("[old new]"), "{e}");
         let e = Register::default()
-            .op(&call("cas", Value::Nil, None))
+            .op(&call("cas", Value::Nil, None).call())
             .unwrap_err();
         assert!(e.contains("expected :read or :write"), "{e}");
         let e = Independent::new(Register::default())
-            .op(&call("write", Value::Int(1), None))
+            .op(&call("write", Value::Int(1), None).call())
             .unwrap_err();
         assert!(e.contains("[key value]"), "{e}");
     }

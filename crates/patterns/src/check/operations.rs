@@ -175,13 +175,13 @@ pub(crate) fn operations<M: Model>(
                 } else {
                     Completion::Fail
                 };
-                (Some(history.events[i].value.clone()), completion, Some(i))
+                (Some(&history.events[i].value), completion, Some(i))
             }
             _ => (None, Completion::Info, None),
         };
         let call = Call {
-            f: invoke.f.clone(),
-            invoked: invoke.value.clone(),
+            f: &invoke.f,
+            invoked: &invoke.value,
             completed,
             nil_is_value,
         };
@@ -201,9 +201,9 @@ pub(crate) fn operations<M: Model>(
             id: operations.len(),
             process: invoke.process,
             process_name: invoke.process_name.clone(),
-            f: call.f,
-            invoked: call.invoked,
-            completed: call.completed,
+            f: invoke.f.clone(),
+            invoked: invoke.value.clone(),
+            completed: completed.cloned(),
             completion,
             invoke_index: p.invoke,
             complete_index,

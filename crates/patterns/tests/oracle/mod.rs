@@ -38,13 +38,13 @@ pub fn operations<M: Model>(history: &History, model: &M, nil_is_value: bool) ->
             .map(|j| i + 1 + j);
         let (completed, ret, failed) = match end.map(|j| (j, &history.events[j])) {
             Some((j, c)) if c.kind == EventType::Ok || c.kind == EventType::Fail => {
-                (Some(c.value.clone()), Some(j), c.kind == EventType::Fail)
+                (Some(&c.value), Some(j), c.kind == EventType::Fail)
             }
             _ => (None, None, false),
         };
         let call = Call {
-            f: e.f.clone(),
-            invoked: e.value.clone(),
+            f: &e.f,
+            invoked: &e.value,
             completed,
             nil_is_value,
         };
