@@ -17,7 +17,7 @@ use patterns::viz::{
     LogGrid, Role, Scale, style,
 };
 use patterns::wal::crash::newest_segment_bytes;
-use patterns::wal::{Log, LogConfig, SegmentPart, SimulatedFileSystem, Tear, segment_layout};
+use patterns::wal::{Log, LogConfig, SimulatedFileSystem, Tear, segment_layout};
 use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
@@ -276,20 +276,7 @@ fn quorums() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
 
 /// A segment's runs of bytes as the figure draws them.
 fn spans(bytes: &[u8]) -> Vec<ByteSpan> {
-    segment_layout(bytes)
-        .into_iter()
-        .map(|s| {
-            let (kind, label) = match s.part {
-                SegmentPart::Header => (ByteKind::Header, "header".to_string()),
-                SegmentPart::Entry { index } => (ByteKind::Record, format!("#{index}")),
-                SegmentPart::Padding => (ByteKind::Padding, "padding".into()),
-                SegmentPart::Zeros => (ByteKind::Free, "zeros".into()),
-                SegmentPart::Invalid { .. } => (ByteKind::Torn, "torn".into()),
-                SegmentPart::Corrupt { .. } => (ByteKind::Torn, "corrupt".into()),
-            };
-            ByteSpan::new(s.start_bytes, s.end_bytes, kind, label)
-        })
-        .collect()
+    segment_layout(bytes).iter().map(ByteSpan::from).collect()
 }
 
 fn new_figures() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {

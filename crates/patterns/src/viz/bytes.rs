@@ -70,6 +70,24 @@ impl ByteSpan {
     }
 }
 
+/// A write-ahead log segment's run of bytes, as recovery read it
+/// ([`crate::wal::segment_layout`]): `#3` for entry 3, a torn tail or corruption as
+/// [`ByteKind::Torn`].
+impl From<&crate::wal::SegmentSpan> for ByteSpan {
+    fn from(span: &crate::wal::SegmentSpan) -> ByteSpan {
+        use crate::wal::SegmentPart;
+        let (kind, label) = match &span.part {
+            SegmentPart::Header => (ByteKind::Header, "header".to_string()),
+            SegmentPart::Entry { index } => (ByteKind::Record, format!("#{index}")),
+            SegmentPart::Padding => (ByteKind::Padding, "padding".into()),
+            SegmentPart::Zeros => (ByteKind::Free, "zeros".into()),
+            SegmentPart::Invalid { .. } => (ByteKind::Torn, "torn".into()),
+            SegmentPart::Corrupt { .. } => (ByteKind::Torn, "corrupt".into()),
+        };
+        ByteSpan::new(span.start_bytes, span.end_bytes, kind, label)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Bar {
     name: String,
