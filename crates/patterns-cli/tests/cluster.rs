@@ -131,3 +131,40 @@ fn cluster_bad_arguments_exit_2_with_a_reason() {
         "{stdout}"
     );
 }
+
+#[test]
+fn cluster_commit_protocols_with_kills_write_histories_check_finds_linearizable() {
+    // Day 2, lesson 1 on real TCP and fsync: the counter's histories, judged by independent
+    // counters, through kills and restarts from the write-ahead log.
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("counter.edn");
+    let history = history.to_str().unwrap();
+    for protocol in ["two-phase-commit", "three-phase-commit-async"] {
+        let (status, stdout, stderr) = patterns(&[
+            "cluster",
+            "--protocol",
+            protocol,
+            "--clients",
+            "4",
+            "--ops",
+            "200",
+            "--kill-every",
+            "150ms",
+            "--history",
+            history,
+        ]);
+        assert_eq!(status, Some(0), "{stdout}{stderr}");
+        assert!(stdout.contains("(400 events)"), "{stdout}");
+        let (status, stdout, stderr) = patterns(&["check", "--model", "counters", history]);
+        assert_eq!(status, Some(0), "{protocol}: {stdout}{stderr}");
+        assert!(stdout.starts_with("Valid"), "{protocol}: {stdout}");
+    }
+    let (_, listed, _) = patterns(&["cluster", "--list"]);
+    for name in [
+        "naive-replication",
+        "two-phase-commit-async",
+        "--variant largest-id-recovery",
+    ] {
+        assert!(listed.contains(name), "{name}: {listed}");
+    }
+}

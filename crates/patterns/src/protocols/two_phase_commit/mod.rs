@@ -211,6 +211,9 @@ pub struct Config {
     pub inquiry_ticks: Tick,
     /// Three-phase: how many times a refused coordinator tries again with a higher epoch.
     pub tries: u32,
+    /// Three-phase: a refused coordinator waits up to this long before it tries again, so that
+    /// two coordinators stop fencing each other in turn (a random wait, as Raft's elections do).
+    pub backoff_ticks_max: Tick,
 }
 
 impl Config {
@@ -226,6 +229,7 @@ impl Config {
             round_timeout_ticks: 30,
             inquiry_ticks: 10,
             tries: 3,
+            backoff_ticks_max: 10,
         }
     }
 
@@ -359,14 +363,16 @@ pub enum CommitMessage {
         correlation: Correlation,
         promise: Promise,
     },
-    /// Two-phase get: the committed state, once no operation holds the counter.
+    /// A get: the committed state (two-phase: once no operation holds the counter).
     Read {
         correlation: Correlation,
         key: String,
     },
+    /// The committed state, and (three-phase) the proposal held undecided, if any.
     ReadResponse {
         correlation: Correlation,
         committed: CounterState,
+        pending: Option<Box<Prepared>>,
     },
 }
 
@@ -566,6 +572,20 @@ pub fn plan(
             Step::Answer(Some(CounterReply::failed("the counter would overflow")))
         }
     }
+}
+
+/// Whether a get can answer from what a majority reported: nothing undecided that the recovery
+/// rule would complete first. If something is (it may have been decided), the get must complete
+/// it, with an epoch of its own, before it answers.
+pub fn needs_recovery(base: &CounterState, pending: &[Prepared], rule: Recovery) -> bool {
+    recovery(base, pending, rule).is_some()
+}
+
+/// How long a refused coordinator waits before its `tries`-th try: from 1 to `max` ticks, drawn
+/// from the random `jitter` its request got from the server's seeded stream.
+pub fn backoff(jitter: u64, tries: u32, max: Tick) -> Tick {
+    let shifted = jitter.rotate_right(8 * (tries % 8));
+    1 + shifted % max.max(1)
 }
 
 /// The next epoch of a coordinator that has seen rounds up to `highest_round`.
@@ -900,8 +920,10 @@ impl Replica {
         ctx.send_when_durable(from, CommitMessage::AcceptResponse { correlation, vote });
     }
 
-    /// Two-phase get: the newest committed state, once no undecided operation holds the counter
-    /// (until then it could be decided either way, and a value read now could go back).
+    /// A get: the newest committed state. Two-phase answers once no undecided operation holds
+    /// the counter (until then it could be decided either way, and a value read now could go
+    /// back); three-phase answers at once, with the proposal it holds, and lets the reader decide
+    /// what to do about it.
     fn read<N: CommitNode>(
         &mut self,
         ctx: &mut Context<'_, N>,
@@ -909,7 +931,8 @@ impl Replica {
         correlation: Correlation,
         key: String,
     ) {
-        if self.config.locks && self.pending.contains_key(&key) {
+        let locked = self.config.phases == Phases::Two && self.config.locks;
+        if locked && self.pending.contains_key(&key) {
             let message = CommitMessage::Read {
                 correlation,
                 key: key.clone(),
@@ -920,14 +943,12 @@ impl Replica {
                 .push_back((from, message));
             return;
         }
-        let committed = self.state(&key);
-        ctx.send_when_durable(
-            from,
-            CommitMessage::ReadResponse {
-                correlation,
-                committed,
-            },
-        );
+        let message = CommitMessage::ReadResponse {
+            correlation,
+            committed: self.state(&key),
+            pending: self.pending.get(&key).cloned().map(Box::new),
+        };
+        ctx.send_when_durable(from, message);
     }
 
     /// Three-phase phase zero: promise the epoch (durably) and report what is held.
