@@ -13,6 +13,7 @@
 //! | [`two_phase_commit`] | *Two-Phase Commit* (two-phase execution), and three-phase with recovery fenced by epochs |
 //! | [`generation_voting`] | *Generation Clock* by majority vote: Paxos's first phase, without values |
 //! | [`paxos`] | single-value *Paxos* with durable acceptors; its [`paxos::Ballot`] (*Generation Clock*) and acceptor rules serve the whole Paxos family |
+//! | [`paxos_log`] | the *Replicated Log* as one Paxos instance per index; the log, its key-value state machine and its invariants serve Multi-Paxos too |
 //! | [`raft`] | *Leader and Followers*, *Replicated Log*, *High-Water Mark*: Raft |
 
 pub mod counter;
@@ -21,6 +22,7 @@ pub mod generation_voting;
 pub mod kv;
 pub mod naive_replication;
 pub mod paxos;
+pub mod paxos_log;
 pub mod quorum_kv;
 pub mod raft;
 pub mod two_phase_commit;
@@ -34,6 +36,7 @@ pub fn catalog() -> Vec<Box<dyn crate::explore::Protocol>> {
         Box::new(two_phase_commit::ThreePhaseExplorer),
         Box::new(generation_voting::Explorer::default()),
         Box::new(paxos::Explorer::default()),
+        Box::new(paxos_log::Explorer::default()),
         Box::new(raft::Explorer),
     ]
 }

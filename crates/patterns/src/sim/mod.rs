@@ -787,6 +787,33 @@ impl<N: Node> Simulation<N> {
         }
     }
 
+    /// `timer` fires on `node` now, whether or not the node set it: a test's hand on the clock, as
+    /// the reference's tests call `startElection()` on a server. Only a running node's timer can
+    /// fire.
+    pub fn fire_timer(&mut self, node: &str, timer: N::Timer) -> Result<(), SimError> {
+        let index = self.node_id(node)?.index();
+        let state = match self.hosts[index].status() {
+            NodeStatus::Up => None,
+            NodeStatus::Paused => Some("paused"),
+            NodeStatus::Crashed => Some("crashed"),
+        };
+        if let Some(state) = state {
+            return Err(SimError::InvalidState {
+                name: node.to_string(),
+                state,
+                action: "fire a timer on",
+            });
+        }
+        self.stats.timers_fired += 1;
+        let id = ProcessId(index as u16);
+        self.recorder
+            .timer(self.now, id, || format!("{timer:?} (fired by hand)"));
+        let clock = self.clocks.millis(index, self.now);
+        let key = crate::node::TimerKey::Timer(timer);
+        self.with_host(index, |host, rt, now| host.fire(rt, now, clock, key));
+        Ok(())
+    }
+
     // ----- running ---------------------------------------------------------------------------
 
     /// The tick of the next event, if any.
