@@ -2,7 +2,7 @@
 # set-up first (idempotent: seconds when nothing changed). See README.md.
 # Steps run one after another even under -j: evcxr kernels and cargo share target dirs.
 .NOTPARALLEL:
-.PHONY: setup handouts test lab fmt clippy test-rust doc bench-quick explore-quick explore tla test-notebooks
+.PHONY: setup handouts test lab measure-setup fmt clippy test-rust doc bench-quick explore-quick explore tla test-notebooks
 
 PYTHON := .venv/bin/python
 NOTEBOOKS := $(PYTHON) scripts/notebooks.py
@@ -18,8 +18,12 @@ handouts: setup
 lab: setup
 	$(NOTEBOOKS) lab
 
-## Everything CI checks (`make -k test` runs every step and reports all that fail).
-test: setup fmt clippy test-rust doc bench-quick explore-quick tla test-notebooks
+## Everything CI checks, one step after another, ending with a table of each step's result, wall
+## time and CPU time. `make -k test` (what .ci/run runs) runs every step and reports all that fail;
+## plain `make test` stops at the first failure.
+TEST_STEPS := setup fmt clippy test-rust doc bench-quick explore-quick tla test-notebooks
+test:
+	@MAKE="$(MAKE)" scripts/steps.sh $(if $(findstring k,$(firstword -$(MAKEFLAGS))),--keep-going) $(TEST_STEPS)
 
 fmt:
 	cargo fmt --all -- --check
@@ -62,3 +66,9 @@ test-notebooks:
 	$(PYTHON) -m pytest -q scripts/tests
 	$(NOTEBOOKS) check
 	$(NOTEBOOKS) check --learner
+
+## A cold set-up measured as a new learner meets it (fresh clone, fresh HOME, empty cargo home),
+## then `make handouts`; prints each step's wall and CPU time. `ARGS=--postbuild` measures Binder's
+## path instead (scripts/measure-setup.sh --help).
+measure-setup:
+	scripts/measure-setup.sh $(ARGS)

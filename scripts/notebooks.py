@@ -6,6 +6,8 @@ Subcommands (run with the project venv: `.venv/bin/python scripts/notebooks.py .
   install-kernel  register the evcxr kernel in .jupyter/ and write its init.evcxr
   prewarm         install-kernel, then compile each distinct `:dep` line of the notebooks once
                   into target/evcxr
+  prebuild        compile the `:dep` lines' dependencies into target/evcxr as evcxr would, with
+                  cargo alone (no kernel needed: the set-up runs it while evcxr is being built)
   execute [NB..]  run notebooks top to bottom, each in a fresh kernel, and print their timings
   check [NB..]    reject committed outputs/execution counts/foreign kernels and malformed
                   exercises, then execute (answers filled in) and fail on any cell that does not
@@ -634,6 +636,71 @@ def sources_digest() -> str:
     return digest.hexdigest()
 
 
+# The crate evcxr 0.22 generates for a kernel's cells (evcxr/src/module.rs), at `:opt 0`. Its
+# profile, with the flags and target below, decides the names of the dependencies' artifacts.
+EVCXR_CRATE_MANIFEST = """[package]
+name = "ctx"
+version = "1.0.0"
+edition = "2024"
+
+[lib]
+crate-type = ["cdylib"]
+path = "src/lib.rs"
+
+[profile.dev]
+opt-level = 0
+debug = false
+strip = "debuginfo"
+rpath = true
+lto = false
+debug-assertions = true
+codegen-units = 16
+panic = 'unwind'
+incremental = true
+overflow-checks = true
+
+[dependencies]
+"""
+
+
+def prebuild(paths: list[Path]) -> int:
+    """Compiles the dependencies of each `:dep` line into the shared target dir as evcxr's kernel
+    would (the same generated crate, profile, flags and target), with cargo alone: it needs no
+    kernel, so the set-up runs it while evcxr itself is being built. A head start only: `prewarm`
+    still runs every line in a real kernel and compiles whatever this did not."""
+    host = next(
+        line.split(":", 1)[1].strip()
+        for line in subprocess.run(
+            ["rustc", "-vV"], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+        if line.startswith("host:")
+    )
+    env = dict(
+        os.environ,
+        CARGO_TARGET_DIR=str(EVCXR_TARGET_DIR),
+        CARGO_BUILD_BUILD_DIR=str(EVCXR_TARGET_DIR),
+        RUSTFLAGS="-Cprefer-dynamic",
+    )
+    failed = 0
+    for line in dep_lines(paths):
+        name, config = line[len(":dep ") :].split("=", 1)
+        with tempfile.TemporaryDirectory(prefix="prebuild-") as folder:
+            crate = Path(folder)
+            (crate / "src").mkdir()
+            (crate / "src" / "lib.rs").write_text("")
+            (crate / "Cargo.toml").write_text(
+                EVCXR_CRATE_MANIFEST + f"{name.strip()} = {config.strip()}\n"
+            )
+            started = time.monotonic()
+            build = subprocess.run(
+                ["cargo", "build", "--quiet", "--target", host], cwd=crate, env=env
+            )
+        status = "built" if build.returncode == 0 else f"FAILED (exit {build.returncode})"
+        print(f"    {status} in {time.monotonic() - started:.1f} s: {line}", flush=True)
+        failed += build.returncode != 0
+    return 1 if failed else 0
+
+
 def prewarm(paths: list[Path]) -> int:
     """Compiles each `:dep` line once, in a kernel configured like the notebooks' kernels: evcxr
     builds with its own flags and profile, so a `cargo build` would not help it."""
@@ -786,6 +853,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install-kernel", help="register the Rust kernel in .jupyter/")
     commands.add_parser("prewarm", help="install-kernel, then compile each :dep line once")
+    commands.add_parser(
+        "prebuild", help="compile the :dep lines' dependencies as evcxr would, without a kernel"
+    )
     for name in ("execute", "check"):
         sub = commands.add_parser(name)
         sub.add_argument("notebooks", nargs="*", help="notebooks or folders (default: notebooks/)")
@@ -807,6 +877,8 @@ def main(argv: list[str] | None = None) -> int:
         return install_kernel()
     if args.command == "prewarm":
         return install_kernel() or prewarm(find_notebooks())
+    if args.command == "prebuild":
+        return prebuild(find_notebooks())
     if args.command in ("execute", "check"):
         paths = find_notebooks(args.notebooks)
         if not paths:

@@ -3,7 +3,12 @@
 # of environment.yml, evcxr_jupyter (pinned), the rust-src component, a Rust kernel registered in
 # .jupyter/ (not in $HOME), and a pre-warmed shared target dir so every notebook's `:dep` takes
 # seconds. Idempotent: each step is skipped when its stamp says nothing changed, so a second run
-# takes seconds. Timings of the choices here: README.md, "Timings".
+# takes seconds. Ends with a table of each step's wall and CPU time. Timings of the choices here:
+# README.md, "Timings".
+#
+# Settings (environment):
+#   PYTHON=python3.11           the Python that creates .venv
+#   CARGO_PROFILE_RELEASE_*     override the light profile evcxr_jupyter is built with
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,17 +19,18 @@ PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 TOOLS="$ROOT/.tools"
 
-step_started=0
+# shellcheck source=scripts/timing.sh
+source "$ROOT/scripts/timing.sh"
 step() {
-    step_started=$SECONDS
     printf '==> %s\n' "$1"
+    timing_begin "$1"
 }
 done_step() {
-    printf '    %s (%ss)\n' "$1" "$((SECONDS - step_started))"
+    timing_end "$1"
 }
 
 # --- Python: a venv holding exactly the `pip:` list of environment.yml ------------------------
-step "Python environment (.venv) from environment.yml"
+step "Python environment (.venv)"
 env_hash="$(sha256sum environment.yml | cut -d' ' -f1)"
 stamp="$VENV/.environment.yml.sha256"
 if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$env_hash" ]]; then
@@ -57,7 +63,8 @@ PY
     # shellcheck disable=SC2086
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $requirements
     echo "$env_hash" >"$stamp"
-    done_step "installed: $(echo $requirements)"
+    echo "    $(echo $requirements)"
+    done_step "installed"
 fi
 
 # --- Rust: rust-src lets evcxr's rust-analyzer infer the types of values kept between cells ----
@@ -66,20 +73,52 @@ if command -v rustup >/dev/null; then
     rustup component add rust-src 2>&1 | sed 's/^/    /'
     done_step "ok"
 else
-    done_step "rustup not found: make sure the toolchain has rust-src (evcxr needs it to keep variables between cells)"
+    echo "    rustup not found: make sure the toolchain has rust-src (evcxr needs it to keep variables between cells)"
+    done_step "no rustup"
 fi
 
 # --- evcxr_jupyter, pinned, built into .tools/ -------------------------------------------------
-step "evcxr_jupyter $EVCXR_VERSION (.tools)"
+# The largest part of a cold set-up. No registry has a prebuilt evcxr_jupyter for us, so it is
+# built, with a lighter release profile than cargo's (README, "Timings": build time against the
+# kernel's own speed). Beside it, `notebooks.py prebuild` compiles the notebooks' dependencies the
+# way the kernel will (at a lower priority: evcxr's build is the longer one), filling the core
+# the evcxr build leaves idle while a large crate is in its single-threaded front end.
+step "evcxr_jupyter $EVCXR_VERSION (.tools), notebooks' dependencies beside it"
 # evcxr_jupyter has no --version flag: cargo's own install record says which version is there.
 if [[ -x "$TOOLS/bin/evcxr_jupyter" ]] && grep -qF "\"evcxr_jupyter $EVCXR_VERSION " "$TOOLS/.crates2.json" 2>/dev/null; then
     done_step "up to date"
 else
-    cargo install evcxr_jupyter --version "=$EVCXR_VERSION" --locked --root "$TOOLS"
+    prebuild_log="$ROOT/target/evcxr-prebuild.log"
+    mkdir -p "$ROOT/target"
+    (
+        TIMEFORMAT='    prebuild: %R s wall, %U s user, %S s sys'
+        time nice -n 5 "$VENV/bin/python" scripts/notebooks.py prebuild
+    ) >"$prebuild_log" 2>&1 &
+    prebuild=$!
+    CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-2}" \
+        CARGO_PROFILE_RELEASE_CODEGEN_UNITS="${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-16}" \
+        CARGO_PROFILE_RELEASE_DEBUG="${CARGO_PROFILE_RELEASE_DEBUG:-0}" \
+        CARGO_PROFILE_RELEASE_LTO="${CARGO_PROFILE_RELEASE_LTO:-false}" \
+        cargo install evcxr_jupyter --version "=$EVCXR_VERSION" --locked --root "$TOOLS" ||
+        {
+            status=$?
+            kill "$prebuild" 2>/dev/null || true
+            exit "$status"
+        }
+    # The prebuild is a head start only: a failure there is reported, and the pre-warm below
+    # compiles in a kernel whatever it missed.
+    if wait "$prebuild"; then
+        sed 's/^/    /' "$prebuild_log"
+    else
+        echo "    the notebooks' dependencies did not all build beside evcxr (the pre-warm will retry them); $prebuild_log:"
+        tail -n 20 "$prebuild_log" | sed 's/^/    /'
+    fi
     done_step "built"
 fi
 
 # --- The kernel, registered in .jupyter/, and the shared target dir pre-warmed -----------------
-step "Rust kernel (.jupyter/kernels/rust), evcxr init, pre-warm of the shared target dir (target/evcxr)"
+step "kernel (.jupyter), pre-warm of target/evcxr"
 "$VENV/bin/python" scripts/notebooks.py prewarm
 done_step "ok"
+
+timing_table "Set-up"

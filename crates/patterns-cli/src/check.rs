@@ -31,6 +31,8 @@ pub enum ModelName {
     AppendKv,
     /// A counter: :add n (or :inc), :add-and-get n (returns the new value), :read.
     Counter,
+    /// Independent counters, one per key: values are [key value] tuples (Day 2's counter service).
+    Counters,
     /// Knossos's mutex: :acquire when free, :release when held.
     Mutex,
     /// Knossos's grow-only set: :add x, :read returning the whole set.
@@ -193,7 +195,7 @@ fn judge(args: &CheckArgs) -> Result<Report, String> {
             let kv = Independent::new(AppendString);
             check::check(&history, &kv, consistency, &options)
         }
-        ModelName::Counter => {
+        ModelName::Counter | ModelName::Counters => {
             let start = match initial {
                 None => 0,
                 Some(Value::Int(n)) => n,
@@ -203,7 +205,13 @@ fn judge(args: &CheckArgs) -> Result<Report, String> {
                     ));
                 }
             };
-            check::check(&history, &Counter { initial: start }, consistency, &options)
+            let counter = Counter { initial: start };
+            match args.model {
+                ModelName::Counters => {
+                    check::check(&history, &Independent::new(counter), consistency, &options)
+                }
+                _ => check::check(&history, &counter, consistency, &options),
+            }
         }
         ModelName::Mutex => check::check(&history, &Mutex, consistency, &options),
         ModelName::Set => check::check(&history, &Set, consistency, &options),

@@ -12,11 +12,14 @@ use clap::Args;
 use patterns::history::History;
 use patterns::net::{Cluster, RunReport, Settings, Workload};
 use patterns::node::{Node, NodeInit};
+use patterns::protocols::counter::{CounterMix, CounterOp};
 use patterns::protocols::generation_voting::{self, GenerationVoting, NextGeneration};
 use patterns::protocols::kv::{KvMix, KvOp};
+use patterns::protocols::naive_replication::{Answer, NaiveReplication};
 use patterns::protocols::paxos::{self, Command, Paxos};
 use patterns::protocols::quorum_kv::{AsyncQuorumKv, Config, QuorumKv, ReadRepair, Versioning};
 use patterns::protocols::raft;
+use patterns::protocols::two_phase_commit::{self, AsyncServer, Server};
 use patterns::sim::ClientPolicy;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +101,50 @@ pub const PROTOCOLS: &[Protocol] = &[
         model: "kv",
         variants: QUORUM_KV_VARIANTS,
         run: quorum_kv_async,
+    },
+    Protocol {
+        name: "naive-replication",
+        about: "a counter copied to every server without agreement (day 2, lesson 1)",
+        model: "counters",
+        variants: &[
+            (
+                "reply-first",
+                "the reference: answer, then replicate (no correct form exists)",
+            ),
+            (
+                "wait-for-acks",
+                "answer once every other server acknowledged",
+            ),
+        ],
+        run: naive_replication,
+    },
+    Protocol {
+        name: "two-phase-commit",
+        about: "two-phase execution of a replicated counter (day 2, lesson 1)",
+        model: "counters",
+        variants: TWO_PHASE_VARIANTS,
+        run: |run| commit(run, "two-phase", false),
+    },
+    Protocol {
+        name: "two-phase-commit-async",
+        about: "the same, its coordinator written as async code",
+        model: "counters",
+        variants: TWO_PHASE_VARIANTS,
+        run: |run| commit(run, "two-phase", true),
+    },
+    Protocol {
+        name: "three-phase-commit",
+        about: "three-phase commit, recovery fenced by epochs (day 2, lesson 1)",
+        model: "counters",
+        variants: THREE_PHASE_VARIANTS,
+        run: |run| commit(run, "three-phase", false),
+    },
+    Protocol {
+        name: "three-phase-commit-async",
+        about: "the same, its coordinator written as async code",
+        model: "counters",
+        variants: THREE_PHASE_VARIANTS,
+        run: |run| commit(run, "three-phase", true),
     },
     Protocol {
         name: "generation-voting",
@@ -194,6 +241,31 @@ fn raft(run: &Run) -> Result<(History, RunReport), String> {
     )
 }
 
+const TWO_PHASE_VARIANTS: &[(&str, &str)] = &[
+    (
+        "correct",
+        "a majority of accepts; prepared operations lock; presumed abort",
+    ),
+    (
+        "all-participants",
+        "the textbook's atomic commit: every participant must accept",
+    ),
+    (
+        "abort-alone",
+        "a participant that waited too long aborts alone",
+    ),
+    ("no-locks", "participants accept everything at once"),
+];
+
+const THREE_PHASE_VARIANTS: &[(&str, &str)] = &[
+    (
+        "correct",
+        "a higher epoch from a majority; the highest-epoch proposal completed",
+    ),
+    ("largest-id-recovery", "the reference's stop-gap recovery"),
+    ("no-fencing", "the right recovery rule without fencing"),
+];
+
 const QUORUM_KV_VARIANTS: &[(&str, &str)] = &[
     (
         "abd",
@@ -249,6 +321,49 @@ fn quorum_kv_async(run: &Run) -> Result<(History, RunReport), String> {
         move |_| AsyncQuorumKv::new(config.clone()),
         kv_workload(run),
     )
+}
+
+fn counter_workload(run: &Run) -> Workload<CounterOp> {
+    shaped(
+        run,
+        Workload::new(run.args.ops, CounterMix::default().generator()),
+    )
+}
+
+fn naive_replication(run: &Run) -> Result<(History, RunReport), String> {
+    let answer = match run.variant {
+        "wait-for-acks" => Answer::AfterEveryAck,
+        _ => Answer::ReplyFirst,
+    };
+    run_workload(
+        run,
+        move |_| NaiveReplication::new(answer),
+        counter_workload(run),
+    )
+}
+
+/// Two- or three-phase commit (`correct` is the `form` itself), as a state machine or coroutines.
+fn commit(run: &Run, form: &str, coroutines: bool) -> Result<(History, RunReport), String> {
+    let name = if run.variant == "correct" {
+        form
+    } else {
+        run.variant
+    };
+    let config = two_phase_commit::Config::variant(name)
+        .ok_or_else(|| format!("{name} is not a form of {form} commit"))?;
+    if coroutines {
+        run_workload(
+            run,
+            move |_| AsyncServer::new(config.clone()),
+            counter_workload(run),
+        )
+    } else {
+        run_workload(
+            run,
+            move |_| Server::new(config.clone()),
+            counter_workload(run),
+        )
+    }
 }
 
 fn generation_voting(run: &Run) -> Result<(History, RunReport), String> {

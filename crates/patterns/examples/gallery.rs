@@ -13,11 +13,11 @@ use patterns::protocols::kv::{KvOp, random_kv_run};
 use patterns::protocols::quorum_kv::{Config, QuorumKv, ReplicaKind};
 use patterns::sim::{Builder, Latency, Scenario, ScenarioRun, explore};
 use patterns::viz::{
-    ByteBars, ByteKind, ByteSpan, CellGrid, Chart, EntryState, Figure, LeaderChart, LogEntry,
-    LogGrid, Role, Scale, style,
+    ByteBars, CellGrid, Chart, EntryState, Figure, LeaderChart, LogEntry, LogGrid, Role, Scale,
+    style,
 };
 use patterns::wal::crash::newest_segment_bytes;
-use patterns::wal::{Log, LogConfig, SegmentPart, SimulatedFileSystem, Tear, segment_layout};
+use patterns::wal::{Log, LogConfig, SimulatedFileSystem, Tear};
 use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
@@ -274,24 +274,6 @@ fn quorums() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
     ])
 }
 
-/// A segment's runs of bytes as the figure draws them.
-fn spans(bytes: &[u8]) -> Vec<ByteSpan> {
-    segment_layout(bytes)
-        .into_iter()
-        .map(|s| {
-            let (kind, label) = match s.part {
-                SegmentPart::Header => (ByteKind::Header, "header".to_string()),
-                SegmentPart::Entry { index } => (ByteKind::Record, format!("#{index}")),
-                SegmentPart::Padding => (ByteKind::Padding, "padding".into()),
-                SegmentPart::Zeros => (ByteKind::Free, "zeros".into()),
-                SegmentPart::Invalid { .. } => (ByteKind::Torn, "torn".into()),
-                SegmentPart::Corrupt { .. } => (ByteKind::Torn, "corrupt".into()),
-            };
-            ByteSpan::new(s.start_bytes, s.end_bytes, kind, label)
-        })
-        .collect()
-}
-
 fn new_figures() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
     let disk = Arc::new(SimulatedFileSystem::new());
     let mut log = Log::open("/wal", LogConfig::on(disk.clone()))?;
@@ -306,18 +288,9 @@ fn new_figures() -> Result<Vec<(&'static str, Figure)>, Box<dyn Error>> {
     let log = Log::open("/wal", LogConfig::on(disk.clone()))?;
     let recovered = newest_segment_bytes(&disk, "/wal".as_ref()).ok_or("a segment")?;
     let kept = log.read_all()?.len();
-    let cut = spans(&crashed)
-        .iter()
-        .find(|s| s.kind == ByteKind::Torn)
-        .map_or(crashed.len(), |s| s.start);
     let torn = ByteBars::new(format!("Recovery cuts the torn tail: {kept} entries stay"))
-        .bar(
-            "on the platter after the crash",
-            crashed.len(),
-            spans(&crashed),
-        )
-        .cut("on the platter after the crash", cut, "recovery cuts here")
-        .bar("after recovery", recovered.len(), spans(&recovered))
+        .segment("on the platter after the crash", &crashed)
+        .segment("after recovery", &recovered)
         .figure()?;
 
     let n = 3;

@@ -1014,3 +1014,94 @@ fn a_replica_answers_a_read_only_with_what_it_has_synced() {
             .is_ok()
     );
 }
+
+mod rules_as_values {
+    //! `Config::rules`: a lesson's own `supersedes` and `latest` drive the store (the hook of the
+    //! quorum lesson's exercise), for the state machine and the async coordinator alike.
+    use super::*;
+    use patterns::node::{Node, NodeInit};
+    use patterns::protocols::quorum_kv::{AsyncQuorumKv, Rules, Versioned};
+
+    /// Keeps the first value ever written: a rule that never lets a write supersede a stored one.
+    fn first_write_wins() -> Rules {
+        Rules {
+            supersedes: |_, current| current.is_none(),
+            ..Rules::crate_rules()
+        }
+    }
+
+    /// Answers with the oldest value a quorum reported.
+    fn oldest(replies: &[Option<Versioned>]) -> Option<&Versioned> {
+        replies.iter().flatten().min_by_key(|v| v.version)
+    }
+
+    #[test]
+    fn replicas_store_what_the_given_supersedes_rule_allows() {
+        let config = Config::majority(3).rules(first_write_wins());
+        let mut sim = cluster(&ABC, &["alice", "bob"], config);
+        set(&mut sim, "alice", "athens", "k", "first");
+        assert_eq!(
+            set(&mut sim, "alice", "athens", "k", "second"),
+            KvReply::Written
+        );
+        assert_eq!(
+            get(&mut sim, "bob", "cyrene", "k").as_deref(),
+            Some("first")
+        );
+        assert!(
+            ABC.iter()
+                .all(|n| stored(&sim, n, "k").as_deref() == Some("first"))
+        );
+    }
+
+    /// Two writes, the second missing `cyrene`; then a read through `byzantium` while `athens` is
+    /// cut off, so its quorum holds both versions.
+    fn read_after_a_missed_write<N>(factory: impl Fn(&NodeInit) -> N + 'static) -> Option<KvReply>
+    where
+        N: Node<Operation = KvOp> + 'static,
+    {
+        let mut sim = Builder::new()
+            .nodes(ABC)
+            .clients(["alice", "bob"])
+            .build(factory)
+            .unwrap();
+        sim.call("alice", "athens", KvOp::write("k", "first"), 500)
+            .unwrap();
+        sim.isolate("cyrene").unwrap();
+        sim.call("alice", "athens", KvOp::write("k", "second"), 500)
+            .unwrap();
+        sim.heal_all();
+        sim.isolate("athens").unwrap();
+        let read = sim.call("bob", "byzantium", KvOp::read("k"), 500).unwrap();
+        read.reply().cloned()
+    }
+
+    #[test]
+    fn a_read_answers_what_the_given_latest_rule_picks() {
+        // Under the "oldest" rule the quorum's older version is the answer; under the crate's,
+        // the newer. The state machine and the async coordinator both follow the rule given.
+        for (rules, expected) in [
+            (Rules::crate_rules(), "second"),
+            (
+                Rules {
+                    latest: oldest,
+                    ..Rules::crate_rules()
+                },
+                "first",
+            ),
+        ] {
+            let config = Config::majority(3).rules(rules);
+            let expected = Some(KvReply::Value(Some(expected.to_string())));
+            let c = config.clone();
+            assert_eq!(
+                read_after_a_missed_write(move |_| QuorumKv::new(c.clone())),
+                expected
+            );
+            let c = config.clone();
+            assert_eq!(
+                read_after_a_missed_write(move |_| AsyncQuorumKv::new(c.clone())),
+                expected
+            );
+        }
+    }
+}

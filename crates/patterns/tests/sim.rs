@@ -1155,3 +1155,62 @@ fn the_full_nemesis_crashes_restarts_and_skews_and_the_heal_puts_everything_righ
     }
     assert!(!run.sim.any_client_busy());
 }
+
+// ----- scenarios that fail keep their run ----------------------------------------------------------
+
+#[test]
+fn a_failed_scenario_keeps_its_run_and_its_diagram_names_the_step_and_marks_the_operation() {
+    // `play` keeps the run a failed claim stopped: a notebook draws it, then asserts. The diagram's
+    // title names the failed step and its tick, and the operation invoked before it is in red.
+    use patterns::sim::Scenario;
+    use patterns::viz::Emphasis;
+    let run = Scenario::new("an isolated node answers")
+        .invoke("alice", "athens", Echo::new("hello"))
+        .isolate("cyrene")
+        .invoke("alice", "cyrene", Echo::new("hello?"))
+        .expect("alice hears back", |run| run.last_reply("alice").is_some())
+        .play(Builder::new(), |_| EchoServer::new())
+        .unwrap();
+    let failure = run.failure().expect("cyrene cannot answer");
+    assert_eq!(
+        (failure.step, failure.description.as_str()),
+        (4, "expect alice hears back")
+    );
+    assert!(!run.passed());
+    let (invoked_at, _) = run.story()[2];
+    let diagram = run.diagram("an isolated node answers");
+    let figure = diagram.figure().unwrap();
+    let svg = figure.svg();
+    let title = format!(
+        "✗ an isolated node answers: step 4 failed at t{} (expect alice hears back)",
+        failure.tick
+    );
+    assert!(svg.contains(&title), "{title}");
+    let layout = diagram.layout();
+    let highlighted: Vec<f64> = layout
+        .marks
+        .iter()
+        .filter(|m| m.emphasis == Emphasis::Highlight)
+        .map(|m| m.row)
+        .collect();
+    let row = layout
+        .row_ticks
+        .iter()
+        .position(|t| *t == invoked_at)
+        .unwrap() as f64;
+    assert!(highlighted.contains(&row), "{highlighted:?} at row {row}");
+    // A scenario that passes is titled as given, with nothing in red.
+    let passed = Scenario::new("athens answers")
+        .invoke("alice", "athens", Echo::new("hello"))
+        .expect("alice hears back", |run| run.last_reply("alice").is_some())
+        .play(Builder::new(), |_| EchoServer::new())
+        .unwrap();
+    assert!(passed.passed());
+    let layout = passed.diagram("athens answers").layout();
+    assert!(
+        layout
+            .marks
+            .iter()
+            .all(|m| m.emphasis != Emphasis::Highlight)
+    );
+}

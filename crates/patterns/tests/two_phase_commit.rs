@@ -12,7 +12,7 @@ use patterns::protocols::naive_replication::{Answer, NaiveKind, NaiveReplication
 use patterns::protocols::two_phase_commit::{
     AsyncServer, CommitKind, CommitMessage, CommitTimer, Config, Outcome, Replica, Server, TxId,
 };
-use patterns::sim::{Builder, ClientPolicy, Scenario, ScenarioRun};
+use patterns::sim::{Builder, ClientPolicy, Scenario, ScenarioRun, TraceEvent};
 use patterns::tla::{Report, Value};
 
 /// The servers of these tests: the state machine and the coroutines, read the same way.
@@ -612,4 +612,144 @@ fn transaction_ids_come_from_the_seed() {
     };
     assert_eq!(ids(7), ids(7));
     assert_ne!(ids(7), ids(8));
+}
+
+// ----- three-phase gets, and coordinators that back off ---------------------------------------------
+
+/// Athens decides alice's +10 and answers her, but its commits never leave; cut off, it cannot
+/// finish. Bob's get then asks byzantium.
+fn get_after_an_orphan<N: Counters + 'static>() -> Scenario<N> {
+    Scenario::<N>::new("a three-phase get finds an undecided proposal")
+        .drop_kind(CommitKind::Commit, "athens", "byzantium")
+        .drop_kind(CommitKind::Commit, "athens", "cyrene")
+        .invoke("alice", "athens", CounterOp::increment("c", 10))
+        .expect("alice heard 10", |run| {
+            run.last_reply("alice") == Some(&CounterReply::Incremented { value: 10 })
+        })
+        .partition(&["athens"], &["byzantium", "cyrene"])
+        .expect("byzantium and cyrene hold +10 undecided", |run| {
+            ["byzantium", "cyrene"].iter().all(|n| {
+                value(run, n, "c").is_none()
+                    && run
+                        .sim
+                        .node(n)
+                        .unwrap()
+                        .participant(|r| r.pending("c").is_some())
+            })
+        })
+        .invoke("bob", "byzantium", CounterOp::get("c"))
+        .expect("bob reads the 10 alice was told", |run| {
+            run.last_reply("bob") == Some(&CounterReply::Value { value: 10 })
+        })
+        .expect("and the get committed it on byzantium and cyrene", |run| {
+            value(run, "byzantium", "c") == Some(10) && value(run, "cyrene", "c") == Some(10)
+        })
+}
+
+/// How many phase-zero queries a run sent.
+fn queries<N: Node>(run: &ScenarioRun<N>) -> usize {
+    run.sim
+        .trace()
+        .events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Send { kind: "Query", .. }))
+        .count()
+}
+
+#[test]
+fn three_phase_get_that_finds_an_undecided_proposal_completes_it_first() {
+    // A get reads a majority. The proposal byzantium and cyrene hold may have been decided (it
+    // was: alice heard 10), so answering their committed 0 would undo an acknowledged increment.
+    // The get takes an epoch of its own and completes it first (Skeen 1981's termination
+    // protocol, with Paxos' rule for what to complete), then answers 10.
+    same_on_both(
+        || (get_after_an_orphan(), get_after_an_orphan()),
+        Config::three_phase(),
+    );
+    let run = get_after_an_orphan()
+        .run(Builder::new(), sm(Config::three_phase()))
+        .unwrap();
+    assert_eq!(queries(&run), 3 + 3, "alice's phase zero, then the get's");
+}
+
+#[test]
+fn three_phase_get_with_nothing_undecided_fences_nobody() {
+    // With nothing held undecided a get answers from a majority's committed states: it takes no
+    // epoch, so it never fences a coordinator that is running an increment.
+    let run = Scenario::<Server>::new("a plain three-phase get")
+        .invoke("alice", "athens", CounterOp::increment("c", 4))
+        .await_until("every server committed it", |run| {
+            NODES.iter().all(|n| value(run, n, "c") == Some(4))
+        })
+        .invoke("bob", "cyrene", CounterOp::get("c"))
+        .run(Builder::new(), sm(Config::three_phase()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        run.last_reply("bob"),
+        Some(&CounterReply::Value { value: 4 })
+    );
+    assert_eq!(
+        queries(&run),
+        3,
+        "only alice's increment asked for an epoch"
+    );
+}
+
+/// Three coordinators take up the same counter two ticks apart, each trying up to 100 times.
+fn three_coordinators<N: Counters + 'static>(
+    seed: u64,
+    factory: impl Fn(&NodeInit) -> N + 'static,
+) -> ScenarioRun<N> {
+    Scenario::<N>::new("three coordinators, one counter")
+        .start("alice", "athens", CounterOp::increment("c", 1))
+        .run_for(2)
+        .start("bob", "byzantium", CounterOp::increment("c", 2))
+        .run_for(2)
+        .start("carol", "cyrene", CounterOp::increment("c", 4))
+        .await_op("alice")
+        .await_op("bob")
+        .await_op("carol")
+        .run(
+            Builder::new().clients(["alice", "bob", "carol"]).seed(seed),
+            factory,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn three_phase_coordinators_back_off_at_random_and_stop_fencing_each_other() {
+    // Duelling coordinators (the livelock of Lamport's "Paxos Made Simple", §2.4): each phase
+    // zero takes a higher epoch and so fences the accept of the coordinator before it. Retrying
+    // after the same fixed tick, they fence each other in turn for as long as they are let: no
+    // client hears back before it gives up. A random wait before each new try (as Raft's
+    // election timeouts) lets one finish first.
+    let config = |backoff_ticks_max| Config {
+        backoff_ticks_max,
+        tries: 100,
+        ..Config::three_phase()
+    };
+    let fixed = three_coordinators(0, sm(config(1)));
+    for client in ["alice", "bob", "carol"] {
+        assert_eq!(fixed.last_reply(client), None, "{client}");
+    }
+    assert!(queries(&fixed) > 100, "{} phase zeros", queries(&fixed));
+    for seed in 0..20 {
+        let machine = three_coordinators(seed, sm(config(10)));
+        let coroutine = three_coordinators(seed, coroutines(config(10)));
+        let mut values: Vec<i64> = ["alice", "bob", "carol"]
+            .iter()
+            .map(|c| match machine.last_reply(c) {
+                Some(CounterReply::Incremented { value }) => *value,
+                other => panic!("seed {seed}: {c} heard {other:?}"),
+            })
+            .collect();
+        values.sort();
+        assert_eq!(values.last(), Some(&7), "seed {seed}: {values:?}");
+        assert!(linearizable(machine.sim.history()), "seed {seed}");
+        assert_eq!(
+            machine.sim.trace().stable_hash(),
+            coroutine.sim.trace().stable_hash(),
+            "seed {seed}: the coroutines wait the same random while"
+        );
+    }
 }

@@ -123,6 +123,10 @@ pub struct Config {
     /// Where a write's version comes from (default: the coordinator's wall clock).
     #[serde(default)]
     pub versioning: Versioning,
+    /// The last-write-wins rules, when a lesson stands its own in for [`supersedes`] and
+    /// [`latest`] (None: the crate's). Not serialised: functions are not data.
+    #[serde(skip)]
+    pub rules: Option<Rules>,
 }
 
 /// A configuration that cannot work.
@@ -148,6 +152,7 @@ impl Config {
             write_failure: WriteFailure::Indeterminate,
             round_timeout_ticks: 30,
             versioning: Versioning::WallClock,
+            rules: None,
         }
     }
 
@@ -188,6 +193,35 @@ impl Config {
     pub fn versioning(mut self, versioning: Versioning) -> Config {
         self.versioning = versioning;
         self
+    }
+
+    /// Runs the store on `rules` instead of the crate's [`supersedes`] and [`latest`]: a lesson's
+    /// exercise runs the crate's scenarios on the learner's version of the rules.
+    pub fn rules(mut self, rules: Rules) -> Config {
+        self.rules = Some(rules);
+        self
+    }
+
+    /// Whether a replica holding `current` stores `incoming`, by this store's rules.
+    fn supersedes(&self, incoming: &Version, current: Option<&Version>) -> bool {
+        match &self.rules {
+            None => supersedes(incoming, current),
+            Some(rules) => (rules.supersedes)(incoming, current),
+        }
+    }
+
+    /// The newest value among a quorum's replies, by this store's rules.
+    fn latest<'a>(
+        &self,
+        replies: impl IntoIterator<Item = &'a Option<Versioned>>,
+    ) -> Option<Versioned> {
+        match &self.rules {
+            None => latest(replies).cloned(),
+            Some(rules) => {
+                let replies: Vec<Option<Versioned>> = replies.into_iter().cloned().collect();
+                (rules.latest)(&replies).cloned()
+            }
+        }
     }
 }
 
@@ -230,6 +264,142 @@ pub fn latest<'a>(
     replies: impl IntoIterator<Item = &'a Option<Versioned>>,
 ) -> Option<&'a Versioned> {
     replies.into_iter().flatten().max_by_key(|v| v.version)
+}
+
+/// The two rules of last-write-wins as values, so that a lesson can stand its own version in for
+/// the crate's ([`Config::rules`]) and hold it to the crate's own tables ([`Rules::check`]).
+#[derive(Copy, Clone)]
+pub struct Rules {
+    /// May a replica holding the second version store a write of the first? ([`supersedes`])
+    pub supersedes: fn(&Version, Option<&Version>) -> bool,
+    /// The newest value among a quorum's replies ([`latest`]).
+    pub latest: fn(&[Option<Versioned>]) -> Option<&Versioned>,
+}
+
+impl Rules {
+    /// The crate's rules.
+    pub fn crate_rules() -> Rules {
+        Rules {
+            supersedes,
+            latest: |replies| latest(replies),
+        }
+    }
+
+    /// Runs every case of [`supersedes_cases`] and [`latest_cases`]: how many passed, or the first
+    /// one these rules get wrong, said as a hint.
+    pub fn check(&self) -> Result<usize, String> {
+        let show = |v: &Version| {
+            format!(
+                "({} ms, node {}, write {})",
+                v.timestamp_millis, v.coordinator.0, v.counter
+            )
+        };
+        let mut passed = 0;
+        for (incoming, current, expected) in supersedes_cases() {
+            if (self.supersedes)(&incoming, current.as_ref()) != expected {
+                return Err(format!(
+                    "supersedes({}, {}) should be {expected}",
+                    show(&incoming),
+                    current.as_ref().map_or("None".to_string(), &show),
+                ));
+            }
+            passed += 1;
+        }
+        for (replies, expected) in latest_cases() {
+            let got = (self.latest)(&replies);
+            if got != expected.as_ref() {
+                let listed: Vec<String> = replies
+                    .iter()
+                    .map(|r| match r {
+                        None => "None".to_string(),
+                        Some(v) => format!("{:?} {}", v.value, show(&v.version)),
+                    })
+                    .collect();
+                return Err(format!(
+                    "latest([{}]) should be {:?}, not {:?}",
+                    listed.join(", "),
+                    expected.map(|v| v.value),
+                    got.map(|v| &v.value)
+                ));
+            }
+            passed += 1;
+        }
+        Ok(passed)
+    }
+}
+
+impl fmt::Debug for Rules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Rules { .. }")
+    }
+}
+
+impl PartialEq for Rules {
+    fn eq(&self, other: &Rules) -> bool {
+        std::ptr::fn_addr_eq(self.supersedes, other.supersedes)
+            && std::ptr::fn_addr_eq(self.latest, other.latest)
+    }
+}
+
+impl Eq for Rules {}
+
+fn case_version(timestamp_millis: i64, coordinator: u16, counter: u64) -> Version {
+    Version {
+        timestamp_millis,
+        coordinator: ProcessId(coordinator),
+        counter,
+    }
+}
+
+/// What [`supersedes`] must answer: (incoming, current, stored?). The crate's tests and the
+/// lesson's exercise run the same table.
+pub fn supersedes_cases() -> Vec<(Version, Option<Version>, bool)> {
+    let v = case_version;
+    vec![
+        (v(10, 0, 1), None, true),               // nothing stored yet
+        (v(10, 0, 1), Some(v(9, 2, 1)), true),   // a later clock wins
+        (v(10, 0, 1), Some(v(10, 0, 1)), false), // a repair or duplicate of the same write
+        (v(10, 1, 1), Some(v(10, 0, 1)), true),  // equal clocks: the higher coordinator id
+        (v(10, 0, 1), Some(v(10, 1, 1)), false), // ... so the lower one loses
+        (v(10, 0, 2), Some(v(10, 0, 1)), true),  // one coordinator, one millisecond: its counter
+        (v(9, 2, 1), Some(v(10, 0, 1)), false), // an older (or skewed-clock) write never rolls back
+        (v(9, 0, 7), Some(v(10, 0, 1)), false), // ... whatever its counter
+    ]
+}
+
+/// What [`latest`] must answer: (a quorum's replies, the newest value among them). The crate's
+/// tests and the lesson's exercise run the same table.
+pub fn latest_cases() -> Vec<(Vec<Option<Versioned>>, Option<Versioned>)> {
+    let at = |value: &str, version: Version| Versioned {
+        value: value.to_string(),
+        version,
+    };
+    let v = case_version;
+    let (old, new) = (at("old", v(10, 0, 1)), at("new", v(20, 0, 2)));
+    let (low, high) = (
+        at("from node 0", v(30, 0, 1)),
+        at("from node 2", v(30, 2, 1)),
+    );
+    let (first, second) = (at("first", v(40, 1, 1)), at("second", v(40, 1, 2)));
+    vec![
+        (vec![], None),
+        (vec![None, None], None),
+        (vec![None, Some(old.clone())], Some(old.clone())),
+        (
+            vec![Some(new.clone()), Some(old.clone()), None],
+            Some(new.clone()),
+        ),
+        (
+            vec![Some(old.clone()), None, Some(new.clone())],
+            Some(new.clone()),
+        ),
+        (
+            vec![Some(high.clone()), Some(low.clone())],
+            Some(high.clone()),
+        ),
+        (vec![Some(low), Some(high.clone())], Some(high)),
+        (vec![Some(second.clone()), Some(first)], Some(second)),
+    ]
 }
 
 /// Whether every read quorum shares a replica with every write quorum: R + W > N.
@@ -352,7 +522,7 @@ impl QuorumKv {
             return;
         };
         if round.latest.is_none() && round.replies.len() >= read_quorum {
-            round.latest = Some(latest(round.replies.values()).cloned());
+            round.latest = Some(self.config.latest(round.replies.values()));
         }
         let Some(decided) = round.latest.clone() else {
             return;
@@ -538,7 +708,8 @@ impl QuorumKv {
         key: String,
         incoming: Versioned,
     ) -> bool {
-        if !supersedes(&incoming.version, self.store.get(&key).map(|v| &v.version)) {
+        let current = self.store.get(&key).map(|v| &v.version);
+        if !self.config.supersedes(&incoming.version, current) {
             return false;
         }
         ctx.storage()
@@ -894,21 +1065,50 @@ mod tests {
 
     #[test]
     fn only_a_strictly_newer_version_supersedes() {
-        // (incoming, current, stored?)
-        let table = [
-            (v(10, 0), None, true),
-            (v(10, 0), Some(v(9, 2)), true),
-            (v(10, 0), Some(v(10, 0)), false), // a repair or duplicate of the same write
-            (v(10, 1), Some(v(10, 0)), true),  // equal clocks: the higher coordinator id wins
-            (v(9, 2), Some(v(10, 0)), false),  // an older (or skewed-clock) write never rolls back
-        ];
-        for (incoming, current, expected) in table {
+        // The table the lesson's exercise runs too (supersedes_cases).
+        for (incoming, current, expected) in supersedes_cases() {
             assert_eq!(
                 supersedes(&incoming, current.as_ref()),
                 expected,
                 "{incoming:?} over {current:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_newest_reply_is_the_highest_version_whatever_the_order() {
+        // The table the lesson's exercise runs too (latest_cases).
+        for (replies, expected) in latest_cases() {
+            assert_eq!(latest(replies.iter()), expected.as_ref(), "{replies:?}");
+        }
+        assert_eq!(
+            Rules::crate_rules().check(),
+            Ok(supersedes_cases().len() + latest_cases().len())
+        );
+    }
+
+    #[test]
+    fn rules_that_ignore_ties_or_accept_equal_versions_fail_the_tables() {
+        // The answers a learner is likely to write first, each caught by a named case.
+        let by_clock_only = Rules {
+            latest: |replies| {
+                replies
+                    .iter()
+                    .flatten()
+                    .max_by_key(|v| v.version.timestamp_millis)
+            },
+            ..Rules::crate_rules()
+        };
+        let failure = by_clock_only.check().unwrap_err();
+        assert!(failure.starts_with("latest(["), "{failure}");
+        let not_strict = Rules {
+            supersedes: |incoming, current| current.is_none_or(|c| incoming >= c),
+            ..Rules::crate_rules()
+        };
+        assert_eq!(
+            not_strict.check().unwrap_err(),
+            "supersedes((10 ms, node 0, write 1), (10 ms, node 0, write 1)) should be false"
+        );
     }
 
     #[test]

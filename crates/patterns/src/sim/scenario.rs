@@ -20,6 +20,7 @@
 
 use super::{Builder, Fault, Latency, OpHandle, Outcome, SimError, Simulation};
 use crate::node::{Kind, KindOf, Node, NodeInit, ReplyOf, Tick};
+use crate::viz::SequenceDiagram;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -80,10 +81,31 @@ pub struct ScenarioRun<N: Node> {
     pub sim: Simulation<N>,
     story: Vec<(Tick, String)>,
     last_op: BTreeMap<String, OpHandle>,
+    /// The client and tick of the latest invocation: what a failed step is most likely about.
+    last_invoked: Option<(String, Tick)>,
     failure: Option<ScenarioError>,
 }
 
 impl<N: Node> ScenarioRun<N> {
+    /// The run's message diagram, titled `title`. When a step failed, the title says which one
+    /// and at which tick, and the operation invoked last before it is marked in red: a notebook
+    /// draws the failed run first and asserts after.
+    pub fn diagram(&self, title: impl Into<String>) -> SequenceDiagram<'_> {
+        let title = title.into();
+        let diagram = self.sim.trace().diagram();
+        let Some(failure) = &self.failure else {
+            return diagram.title(title);
+        };
+        let diagram = diagram.title(format!(
+            "✗ {title}: step {} failed at t{} ({})",
+            failure.step, failure.tick, failure.description
+        ));
+        match &self.last_invoked {
+            Some((client, tick)) => diagram.highlight_operation(client, *tick),
+            None => diagram,
+        }
+    }
+
     /// The step that did not go as the story says, if one did not (the run stops there).
     pub fn failure(&self) -> Option<&ScenarioError> {
         self.failure.as_ref()
@@ -336,6 +358,7 @@ impl<N: Node + 'static> Scenario<N> {
             sim,
             story: Vec::new(),
             last_op: BTreeMap::new(),
+            last_invoked: None,
             failure: None,
         };
         for (index, (description, step)) in self.steps.iter().enumerate() {
@@ -363,6 +386,7 @@ impl<N: Node + 'static> Scenario<N> {
                     .invoke(client, node, operation.clone())
                     .map_err(|e| e.to_string())?;
                 run.last_op.insert(client.clone(), op);
+                run.last_invoked = Some((client.clone(), run.sim.now()));
                 if *wait {
                     run.sim
                         .run_until_done(op, self.budget_ticks)

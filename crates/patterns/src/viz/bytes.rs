@@ -7,7 +7,7 @@
 
 use super::axis::{Axis, Scale, draw_x_axis};
 use super::scene::{Anchor, KeyEntry, Label, Placer, Scene, Shape, Swatch, Title};
-use super::style::{BLUE, INK, MUTED, RED, RULE, Rgb, TEXT_PX, WHITE};
+use super::style::{BLUE, INK, MUTED, PURPLE, RED, RULE, Rgb, TEXT_PX, WHITE};
 use super::text::{LINE_HEIGHT, Rect, text_width};
 use super::{Figure, FigureError};
 
@@ -22,8 +22,11 @@ pub enum ByteKind {
     Padding,
     /// Zeros never written: preallocated space, the clean end.
     Free,
-    /// Bytes that do not decode: a torn write, what recovery cuts.
+    /// Bytes that do not decode with nothing valid after them: a torn write, what recovery cuts.
     Torn,
+    /// Bytes that do not decode with valid entries after them: damage, which recovery refuses
+    /// to cut (it would lose acknowledged entries) and reports instead.
+    Corrupt,
 }
 
 impl ByteKind {
@@ -35,6 +38,7 @@ impl ByteKind {
             ByteKind::Padding => Rgb(215, 215, 215),
             ByteKind::Free => Rgb(245, 245, 245),
             ByteKind::Torn => RED,
+            ByteKind::Corrupt => PURPLE,
         }
     }
 
@@ -44,7 +48,8 @@ impl ByteKind {
             ByteKind::Record => "record",
             ByteKind::Padding => "padding",
             ByteKind::Free => "zeros (never written)",
-            ByteKind::Torn => "torn: does not decode",
+            ByteKind::Torn => "torn tail: does not decode, recovery cuts it",
+            ByteKind::Corrupt => "corrupt: valid entries follow, recovery refuses the log",
         }
     }
 }
@@ -67,6 +72,24 @@ impl ByteSpan {
             kind,
             label: label.into(),
         }
+    }
+}
+
+/// A write-ahead log segment's run of bytes, as recovery reads it
+/// ([`crate::wal::segment_layout`]): `#3` for entry 3, a torn tail as [`ByteKind::Torn`],
+/// damage followed by valid entries as [`ByteKind::Corrupt`].
+impl From<&crate::wal::SegmentSpan> for ByteSpan {
+    fn from(span: &crate::wal::SegmentSpan) -> ByteSpan {
+        use crate::wal::SegmentPart;
+        let (kind, label) = match &span.part {
+            SegmentPart::Header => (ByteKind::Header, "header".to_string()),
+            SegmentPart::Entry { index } => (ByteKind::Record, format!("#{index}")),
+            SegmentPart::Padding => (ByteKind::Padding, "padding".into()),
+            SegmentPart::Zeros => (ByteKind::Free, "zeros".into()),
+            SegmentPart::Invalid { .. } => (ByteKind::Torn, "torn".into()),
+            SegmentPart::Corrupt { .. } => (ByteKind::Corrupt, "corrupt".into()),
+        };
+        ByteSpan::new(span.start_bytes, span.end_bytes, kind, label)
     }
 }
 
@@ -125,6 +148,25 @@ impl ByteBars {
             cut: None,
         });
         self
+    }
+
+    /// A bar of a write-ahead log segment's bytes as recovery reads them
+    /// ([`crate::wal::segment_layout`]), with the place recovery cuts a torn tail marked.
+    pub fn segment(self, name: impl Into<String>, bytes: &[u8]) -> ByteBars {
+        let name = name.into();
+        let spans: Vec<ByteSpan> = crate::wal::segment_layout(bytes)
+            .iter()
+            .map(ByteSpan::from)
+            .collect();
+        let torn = spans
+            .iter()
+            .find(|s| s.kind == ByteKind::Torn)
+            .map(|s| s.start);
+        let bars = self.bar(name.clone(), bytes.len(), spans);
+        match torn {
+            Some(at) => bars.cut(&name, at, "recovery cuts here"),
+            None => bars,
+        }
     }
 
     /// Marks byte offset `at` of the bar named `bar`: where recovery cuts the file.
@@ -303,6 +345,7 @@ impl ByteBars {
             ByteKind::Padding,
             ByteKind::Free,
             ByteKind::Torn,
+            ByteKind::Corrupt,
         ]
         .into_iter()
         .filter(|k| used.contains(k))
@@ -358,6 +401,73 @@ mod tests {
             .bar("after recovery", 116, after)
     }
 
+    /// The newest segment of a log of three synced entries, then `damage`: a fourth entry torn
+    /// by a power failure ("torn"), or a byte of entry 2 flipped ("corrupt": entry 3 still
+    /// decodes after it).
+    fn segment(damage: &str) -> Vec<u8> {
+        use crate::wal::crash::newest_segment_bytes;
+        use crate::wal::{Log, LogConfig, SimulatedFileSystem, Tear, segment_file_name};
+        use std::path::Path;
+        use std::sync::Arc;
+        let disk = Arc::new(SimulatedFileSystem::new());
+        let mut log = Log::open("/wal", LogConfig::on(disk.clone())).unwrap();
+        for text in ["one", "two", "six"] {
+            log.append(text.as_bytes()).unwrap();
+        }
+        log.sync().unwrap();
+        let dir = Path::new("/wal");
+        if damage == "torn" {
+            log.append(&[b'4'; 600]).unwrap();
+            log.flush().unwrap();
+            disk.restart(Tear::LastWrite);
+        } else {
+            let entry_2 = crate::wal::segment_layout(&newest_segment_bytes(&disk, dir).unwrap())
+                .into_iter()
+                .find(|s| s.part == crate::wal::SegmentPart::Entry { index: 2 })
+                .unwrap();
+            disk.corrupt(&dir.join(segment_file_name(1)), entry_2.end_bytes - 1, b"!");
+        }
+        newest_segment_bytes(&disk, dir).unwrap()
+    }
+
+    #[test]
+    fn a_segment_bar_marks_the_cut_of_a_torn_tail_and_tells_corruption_apart() {
+        // Claim: recovery cuts a torn tail (the bar says where) but refuses corruption, so the
+        // two are drawn in different colours, each with its own line in the key.
+        let torn = segment("torn");
+        let bars = ByteBars::new("t").segment("torn", &torn);
+        let cut_at = crate::wal::segment_layout(&torn)
+            .iter()
+            .find(|s| matches!(s.part, crate::wal::SegmentPart::Invalid { .. }))
+            .unwrap()
+            .start_bytes;
+        assert_eq!(
+            bars.bars[0].cut,
+            Some((cut_at, "recovery cuts here".into()))
+        );
+        let texts = |b: &ByteBars| -> Vec<String> {
+            b.scene()
+                .unwrap()
+                .labels
+                .iter()
+                .map(|l| l.text.clone())
+                .collect()
+        };
+        assert!(texts(&bars).iter().any(|t| t.starts_with("torn tail")));
+        let corrupt = ByteBars::new("c").segment("corrupt", &segment("corrupt"));
+        assert_eq!(corrupt.bars[0].cut, None);
+        let kinds: Vec<ByteKind> = corrupt.bars[0].spans.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [Header, Record, Corrupt]);
+        let texts = texts(&corrupt);
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("corrupt: valid entries follow"))
+        );
+        assert!(!texts.iter().any(|t| t.starts_with("torn tail")));
+        corrupt.scene().unwrap().verify().unwrap();
+    }
+
     #[test]
     fn every_bar_shares_one_byte_scale() {
         // Entry #1 is 28 bytes in both bars, so it is as wide in both.
@@ -401,7 +511,7 @@ mod tests {
         for t in [
             "header",
             "record",
-            "torn: does not decode",
+            "torn tail: does not decode, recovery cuts it",
             "where recovery cuts",
         ] {
             assert!(texts.contains(&t), "{t}: {texts:?}");

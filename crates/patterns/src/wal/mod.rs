@@ -16,7 +16,7 @@
 //! | [`crash`] | every crash point of a workload, recovered and checked |
 //! | [`kill`] | a writer process killed with SIGKILL mid-append, and what survives it |
 //! | [`cost`] | the cost of durability: each write mode next to the disk's own limit |
-//! | [`draw_segment`] | a picture of a segment's bytes, torn tail included |
+//! | [`segment_layout`] | a segment's bytes as recovery reads them (drawn by `viz::ByteBars`) |
 //!
 //! The write-ahead rule: a change is acknowledged only when the log entry describing it is
 //! durable. Everything else here makes that rule cheap (group commit) or bounded (segments,
@@ -55,7 +55,7 @@ pub use log_store::{KeyOrder, LogId, LogStore, MemoryLogStore, entry_key, sorted
 #[cfg(feature = "lsm")]
 pub use lsm_log_store::LsmLogStore;
 pub use scan::INDEX_MAX;
-pub use segment_map::{SegmentPart, SegmentSpan, draw_segment, segment_layout};
+pub use segment_map::{SegmentPart, SegmentSpan, segment_layout};
 pub use snapshot::{SNAPSHOT_FILE, Snapshot, load_snapshot, save_snapshot};
 
 use std::path::{Path, PathBuf};

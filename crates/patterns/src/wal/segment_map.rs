@@ -1,10 +1,10 @@
-//! A picture of a segment's bytes: header, entries, and the torn tail recovery will cut.
+//! A segment's bytes as recovery reads them: header, entries, zeros, and the torn tail it will
+//! cut or the corruption it refuses. `viz::ByteBars` draws them (`ByteSpan::from` a span), so this
+//! module stays data: it draws nothing.
 
 use super::SEGMENT_HEADER_BYTES;
 use super::entry::EntryKind;
 use super::scan::{ScanEnd, scan_frames};
-use crate::viz::{Figure, FigureError};
-use plotters::prelude::*;
 
 /// What a run of bytes in a segment is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,53 +86,6 @@ pub fn segment_layout(bytes: &[u8]) -> Vec<SegmentSpan> {
     spans
 }
 
-/// Draws a segment's bytes as a bar: header in grey, entries in blue, a torn tail in red.
-pub fn draw_segment(bytes: &[u8], title: &str) -> Result<Figure, FigureError> {
-    let spans = segment_layout(bytes);
-    let (width, height) = (760u32, 130u32);
-    let (left, right, top, bottom) = (20.0, 740.0, 40, 90);
-    let total = bytes.len().max(1) as f64;
-    let x = |b: usize| (left + (right - left) * b as f64 / total) as i32;
-    Figure::draw(width, height, |root| {
-        root.draw(&Text::new(title.to_string(), (20, 12), ("sans-serif", 16)))?;
-        for span in &spans {
-            let (color, label) = match &span.part {
-                SegmentPart::Header => (RGBColor(170, 170, 170), "hdr".to_string()),
-                SegmentPart::Entry { index } => (
-                    if index % 2 == 0 {
-                        RGBColor(31, 119, 180)
-                    } else {
-                        RGBColor(100, 160, 210)
-                    },
-                    format!("#{index}"),
-                ),
-                SegmentPart::Padding => (RGBColor(220, 220, 220), "pad".into()),
-                SegmentPart::Zeros => (RGBColor(245, 245, 245), "zeros".into()),
-                SegmentPart::Invalid { .. } => (RGBColor(214, 39, 40), "torn: cut".into()),
-                SegmentPart::Corrupt { .. } => (RGBColor(148, 103, 189), "corrupt: refused".into()),
-            };
-            let (x0, x1) = (
-                x(span.start_bytes),
-                x(span.end_bytes).max(x(span.start_bytes) + 1),
-            );
-            root.draw(&Rectangle::new([(x0, top), (x1, bottom)], color.filled()))?;
-            root.draw(&Rectangle::new(
-                [(x0, top), (x1, bottom)],
-                WHITE.stroke_width(1),
-            ))?;
-            if x1 - x0 > 24 {
-                root.draw(&Text::new(label, (x0 + 3, top + 20), ("sans-serif", 12)))?;
-            }
-        }
-        root.draw(&Text::new(
-            format!("{} bytes", bytes.len()),
-            (20, bottom + 12),
-            ("sans-serif", 12),
-        ))?;
-        Ok(())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,11 +115,5 @@ mod tests {
         ));
         assert!(spans.windows(2).all(|w| w[0].end_bytes == w[1].start_bytes));
         assert_eq!(spans.last().unwrap().end_bytes, bytes.len());
-        assert!(
-            draw_segment(&bytes, "t")
-                .unwrap()
-                .svg()
-                .contains("torn: cut")
-        );
     }
 }

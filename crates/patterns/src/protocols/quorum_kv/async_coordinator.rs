@@ -10,8 +10,7 @@
 //! same runs and the same checker verdicts (the tests compare them seed by seed).
 
 use super::{
-    Config, QuorumKv, ReadRepair, ReplicaMessage, Versioned, Versioning, cas_refused, latest,
-    needs_repair,
+    Config, QuorumKv, ReadRepair, ReplicaMessage, Versioned, Versioning, cas_refused, needs_repair,
 };
 use crate::node::{AsyncContext, Context, Node, ProcessId, Quorum, QuorumState, RequestId, Shared};
 use crate::protocols::kv::{KvOp, KvReply};
@@ -155,7 +154,7 @@ async fn read(
             _ => continue,
         }
         if decided.is_none() && replies.len() >= config.read_quorum {
-            decided = Some(latest(replies.values()).cloned());
+            decided = Some(config.latest(replies.values()));
         }
         let Some(value) = &decided else {
             continue;

@@ -13,10 +13,11 @@
 //! hand, the state machine the compiler makes of it.
 
 use super::hand_written::HandWritten;
-use super::server::promised;
+use super::server::reported;
 use super::{
     Admission, CommitMessage, CommitTimer, Config, Decision, Phases, Prepared, Promise, Replica,
-    Step, Transaction, TxId, Vote, Votes, Work, commit_message, decide, latest, plan,
+    Step, Transaction, TxId, Vote, Votes, Work, backoff, commit_message, decide, latest,
+    needs_recovery, plan,
 };
 use crate::node::majority;
 use crate::node::{AsyncContext, Context, Node, ProcessId, Quorum, QuorumState, RequestId, Shared};
@@ -73,37 +74,41 @@ pub(crate) fn everyone<N: Node>(io: &AsyncContext<N>) -> Vec<ProcessId> {
     nodes
 }
 
-/// A two-phase get: the newest state a majority holds, once nothing holds the counter.
+/// A get: what a majority holds. Three-phase: if one reports an undecided proposal, complete
+/// it first, as a coordinator with an epoch of its own.
 async fn read(
     io: AsyncContext<AsyncServer>,
     replica: Shared<Replica>,
     request: RequestId,
     key: String,
+    jitter: u64,
 ) {
-    let timeout = replica.with(|r| r.config().round_timeout_ticks);
-    let states = io
-        .request(everyone(&io), timeout, move |correlation| {
-            CommitMessage::Read {
+    let config = replica.with(|r| r.config().clone());
+    let asked = key.clone();
+    let held = io
+        .request(
+            everyone(&io),
+            config.round_timeout_ticks,
+            move |correlation| CommitMessage::Read {
                 correlation,
-                key: key.clone(),
-            }
-        })
+                key: asked.clone(),
+            },
+        )
         .quorum(Quorum::majority(io.cluster_size()), |reply| {
             matches!(reply, CommitMessage::ReadResponse { .. })
         })
         .await;
-    let reply = if states.state() == QuorumState::Reached {
-        let committed = states.accepted().values().filter_map(|m| match m {
-            CommitMessage::ReadResponse { committed, .. } => Some(committed),
-            _ => None,
-        });
-        CounterReply::Value {
-            value: latest(committed).value,
-        }
-    } else {
-        CounterReply::failed("no majority answered in time")
-    };
-    io.reply(request, reply);
+    if held.state() != QuorumState::Reached {
+        return io.reply(
+            request,
+            CounterReply::failed("no majority answered in time"),
+        );
+    }
+    let (base, pending) = reported(&held);
+    if config.phases == Phases::Three && needs_recovery(&base, &pending, config.recovery) {
+        return three_phase(io, replica, request, key, Work::Get, jitter).await;
+    }
+    io.reply(request, CounterReply::Value { value: base.value });
 }
 
 /// How many accepts a two-phase coordinator needs.
@@ -220,6 +225,7 @@ async fn three_phase(
     request: RequestId,
     key: String,
     mut work: Work,
+    jitter: u64,
 ) {
     let config = replica.with(|r| r.config().clone());
     let own = match &work {
@@ -227,7 +233,12 @@ async fn three_phase(
         _ => None,
     };
     let mut proposed_own = false;
-    'tries: for _ in 0..config.tries {
+    'tries: for tries in 1..=config.tries {
+        if tries > 1 {
+            // Refused or out of time: wait a random while, then try with a higher epoch.
+            io.sleep(backoff(jitter, tries, config.backoff_ticks_max))
+                .await;
+        }
         // Phase zero: a majority promises the epoch and says what it holds.
         let epoch = replica.with_mut(|r| r.take_epoch(io.id(), io.incarnation()));
         let asked = key.clone();
@@ -263,8 +274,7 @@ async fn three_phase(
         if promises.state() != QuorumState::Reached {
             continue 'tries;
         }
-        let (committed, mut pending) = promised(&promises);
-        let mut base = latest(&committed);
+        let (mut base, mut pending) = reported(&promises);
         // Phases one and two, for each proposal the rule names, until the client is answered.
         loop {
             let proposal = match plan(config.recovery, epoch, &base, &pending, &mut work) {
@@ -356,25 +366,29 @@ impl Node for AsyncServer {
             Admission::Start => {}
         }
         let replica = self.replica.handle();
-        let key = op.key().to_string();
-        let work = match op {
-            CounterOp::Get { .. } => Work::Get,
-            CounterOp::Increment { key, delta } => {
-                let id = TxId(ctx.rng().random());
-                let me = ctx.id();
-                Work::Increment(replica.with_mut(|r| r.begin(id, me, request, key, delta)))
-            }
+        // The state machine's random draws, in its order: a three-phase request's backoff
+        // jitter, then an increment's transaction id.
+        let jitter = match phases {
+            Phases::Three => ctx.rng().random(),
+            Phases::Two => 0,
         };
-        match (phases, work, self.style) {
-            (Phases::Two, Work::Increment(tx), Style::Async) => {
-                ctx.spawn(|io| two_phase(io, replica, request, tx));
+        let (key, delta) = match op {
+            CounterOp::Get { key } => {
+                return ctx.spawn(|io| read(io, replica, request, key, jitter));
             }
-            (Phases::Two, Work::Increment(tx), Style::HandWritten) => {
+            CounterOp::Increment { key, delta } => (key, delta),
+        };
+        let id = TxId(ctx.rng().random());
+        let me = ctx.id();
+        let tx = replica.with_mut(|r| r.begin(id, me, request, key.clone(), delta));
+        match (phases, self.style) {
+            (Phases::Two, Style::Async) => ctx.spawn(|io| two_phase(io, replica, request, tx)),
+            (Phases::Two, Style::HandWritten) => {
                 ctx.spawn(|io| HandWritten::new(io, replica, request, tx));
             }
-            (Phases::Two, _, _) => ctx.spawn(|io| read(io, replica, request, key)),
-            (Phases::Three, work, _) => {
-                ctx.spawn(|io| three_phase(io, replica, request, key, work))
+            (Phases::Three, _) => {
+                let work = Work::Increment(tx);
+                ctx.spawn(|io| three_phase(io, replica, request, key, work, jitter));
             }
         }
     }

@@ -44,7 +44,12 @@
 //! [`may_promise`], [`may_accept`]); each accepted proposal carries the exact state it leads to,
 //! and the recoverer completes the one accepted at the highest epoch, unchanged ([`recovery`]).
 //! Without fencing (`no-fencing`) two recoverers still choose different operations: that is the
-//! lesson that leads to generation voting.
+//! lesson that leads to generation voting. A get asks a majority what they hold and answers the
+//! newest committed value, fencing nobody, unless one of them reports an undecided proposal that
+//! the rule would complete: it may have been decided and acknowledged, so the get completes it
+//! first, with an epoch of its own ([`needs_recovery`]). A refused coordinator waits a random
+//! while before its next try ([`backoff`]); retrying at once, two coordinators can fence each
+//! other in turn for ever (the duelling proposers of "Paxos Made Simple", §2.4).
 //!
 //! **Durability** (the *durable decision* pattern, `tla/DurableDecision.tla`): every record goes
 //! to the server's log before anything that depends on it leaves the server: an acceptance before
@@ -76,6 +81,8 @@ use super::counter::{CounterOp, CounterReply};
 use crate::message_kinds;
 use crate::node::{Context, Correlation, IdempotentReceiver, Node, ProcessId, RequestId, Seen};
 use crate::node::{Storage, Tick};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -211,6 +218,9 @@ pub struct Config {
     pub inquiry_ticks: Tick,
     /// Three-phase: how many times a refused coordinator tries again with a higher epoch.
     pub tries: u32,
+    /// Three-phase: a refused coordinator waits up to this long before it tries again, so that
+    /// two coordinators stop fencing each other in turn (a random wait, as Raft's elections do).
+    pub backoff_ticks_max: Tick,
 }
 
 impl Config {
@@ -226,6 +236,7 @@ impl Config {
             round_timeout_ticks: 30,
             inquiry_ticks: 10,
             tries: 3,
+            backoff_ticks_max: 10,
         }
     }
 
@@ -359,14 +370,16 @@ pub enum CommitMessage {
         correlation: Correlation,
         promise: Promise,
     },
-    /// Two-phase get: the committed state, once no operation holds the counter.
+    /// A get: the committed state (two-phase: once no operation holds the counter).
     Read {
         correlation: Correlation,
         key: String,
     },
+    /// The committed state, and (three-phase) the proposal held undecided, if any.
     ReadResponse {
         correlation: Correlation,
         committed: CounterState,
+        pending: Option<Box<Prepared>>,
     },
 }
 
@@ -566,6 +579,22 @@ pub fn plan(
             Step::Answer(Some(CounterReply::failed("the counter would overflow")))
         }
     }
+}
+
+/// Whether a get can answer from what a majority reported: nothing undecided that the recovery
+/// rule would complete first. If something is (it may have been decided), the get must complete
+/// it, with an epoch of its own, before it answers.
+pub fn needs_recovery(base: &CounterState, pending: &[Prepared], rule: Recovery) -> bool {
+    recovery(base, pending, rule).is_some()
+}
+
+/// How long a refused coordinator waits before its `tries`-th try: from 1 to `max` ticks, drawn
+/// uniformly from a stream seeded by the `jitter` its request got from the server's seeded
+/// stream and the try's number. (Drawn once per request, so the state machine and the coroutines
+/// take the server's random numbers in the same order.)
+pub fn backoff(jitter: u64, tries: u32, max: Tick) -> Tick {
+    let mut rng = ChaCha8Rng::seed_from_u64(jitter ^ u64::from(tries));
+    rng.random_range(1..=max.max(1))
 }
 
 /// The next epoch of a coordinator that has seen rounds up to `highest_round`.
@@ -900,8 +929,10 @@ impl Replica {
         ctx.send_when_durable(from, CommitMessage::AcceptResponse { correlation, vote });
     }
 
-    /// Two-phase get: the newest committed state, once no undecided operation holds the counter
-    /// (until then it could be decided either way, and a value read now could go back).
+    /// A get: the newest committed state. Two-phase answers once no undecided operation holds
+    /// the counter (until then it could be decided either way, and a value read now could go
+    /// back); three-phase answers at once, with the proposal it holds, and lets the reader decide
+    /// what to do about it.
     fn read<N: CommitNode>(
         &mut self,
         ctx: &mut Context<'_, N>,
@@ -909,7 +940,8 @@ impl Replica {
         correlation: Correlation,
         key: String,
     ) {
-        if self.config.locks && self.pending.contains_key(&key) {
+        let locked = self.config.phases == Phases::Two && self.config.locks;
+        if locked && self.pending.contains_key(&key) {
             let message = CommitMessage::Read {
                 correlation,
                 key: key.clone(),
@@ -920,14 +952,12 @@ impl Replica {
                 .push_back((from, message));
             return;
         }
-        let committed = self.state(&key);
-        ctx.send_when_durable(
-            from,
-            CommitMessage::ReadResponse {
-                correlation,
-                committed,
-            },
-        );
+        let message = CommitMessage::ReadResponse {
+            correlation,
+            committed: self.state(&key),
+            pending: self.pending.get(&key).cloned().map(Box::new),
+        };
+        ctx.send_when_durable(from, message);
     }
 
     /// Three-phase phase zero: promise the epoch (durably) and report what is held.
@@ -1321,6 +1351,62 @@ mod tests {
             "the reference re-runs even a committed one"
         );
         assert!(recovery(&base, &reported[2..], Recovery::HighestEpoch).is_none());
+    }
+
+    #[test]
+    fn a_backoff_stays_within_its_bounds_and_varies_from_try_to_try() {
+        for jitter in [0, 1, 0xdead_beef, u64::MAX] {
+            for tries in 2..20 {
+                let wait = backoff(jitter, tries, 10);
+                assert!((1..=10).contains(&wait), "{jitter:x} {tries}: {wait}");
+                assert_eq!(backoff(jitter, tries, 0), 1, "no room: the shortest wait");
+            }
+        }
+        let waits: std::collections::BTreeSet<Tick> = (2..10)
+            .map(|t| backoff(0x0123_4567_89ab_cdef, t, 10))
+            .collect();
+        assert!(
+            waits.len() > 2,
+            "one request's tries wait different whiles: {waits:?}"
+        );
+        let requests: std::collections::BTreeSet<Tick> = (0..50u64)
+            .map(|j| backoff(j.wrapping_mul(0x9e37_79b9_7f4a_7c15), 2, 10))
+            .collect();
+        assert_eq!(requests.len(), 10, "requests spread over every wait");
+    }
+
+    #[test]
+    fn a_get_completes_first_only_what_recovery_would() {
+        let base = state_after(&[tx(1, 9, 1, 1)]); // version 1
+        let proposal = |version| Prepared {
+            tx: tx(7, 8, 1, 1),
+            accepted: Some(Accepted {
+                epoch: epoch(2, 0),
+                base: base.clone(),
+                next: CounterState {
+                    version,
+                    ..CounterState::default()
+                },
+            }),
+        };
+        assert!(!needs_recovery(&base, &[], Recovery::HighestEpoch));
+        assert!(needs_recovery(
+            &base,
+            &[proposal(2)],
+            Recovery::HighestEpoch
+        ));
+        assert!(
+            !needs_recovery(&base, &[proposal(1)], Recovery::HighestEpoch),
+            "already committed"
+        );
+        assert!(
+            !needs_recovery(
+                &base,
+                &[Prepared::lock(tx(7, 8, 1, 1))],
+                Recovery::HighestEpoch
+            ),
+            "a two-phase lock is no proposal"
+        );
     }
 
     #[test]

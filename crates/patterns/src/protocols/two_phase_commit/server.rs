@@ -4,7 +4,8 @@
 
 use super::{
     Admission, CommitMessage, CommitTimer, CounterState, Decision, Epoch, Phases, Prepared,
-    Promise, Replica, Step, TxId, Vote, Work, commit_message, decide, latest, plan,
+    Promise, Replica, Step, TxId, Vote, Work, backoff, commit_message, decide, latest,
+    needs_recovery, plan,
 };
 use super::{Config, Transaction, Votes};
 use crate::node::majority;
@@ -15,10 +16,13 @@ use rand::Rng;
 /// What a coordinator waits for.
 #[derive(Clone, Debug)]
 enum Round {
-    /// Two-phase get: the committed states of a majority, none holding an undecided operation.
+    /// A get: the committed states of a majority (two-phase: none holding an undecided
+    /// operation; three-phase: with the proposals they hold).
     Read {
         request: RequestId,
-        quorum: Quorum<CounterState>,
+        key: String,
+        jitter: u64,
+        quorum: Quorum<Held>,
     },
     /// Two-phase, phase one.
     Accept {
@@ -38,7 +42,12 @@ enum Round {
         proposal: Box<Prepared>,
         quorum: Quorum<()>,
     },
+    /// Three-phase: refused, waiting a little before the next try.
+    Backoff { job: Box<Job> },
 }
+
+/// What a server reported holding for a counter: its committed state and its undecided proposal.
+type Held = (CounterState, Option<Box<Prepared>>);
 
 /// A three-phase client request in progress, across its rounds and tries.
 #[derive(Clone, Debug)]
@@ -46,6 +55,8 @@ struct Job {
     request: RequestId,
     key: String,
     work: Work,
+    /// Drawn from the server's seeded stream for this request: how long each backoff lasts.
+    jitter: u64,
     tries: u32,
     /// The client's own transaction went out in an accept: failing now, it may still commit.
     proposed_own: bool,
@@ -101,43 +112,84 @@ impl Server {
         ctx.send(ctx.id(), message);
     }
 
+    // ----- gets ---------------------------------------------------------------------------------
+
+    /// A get asks a majority what they hold. Nobody is fenced: only if an undecided proposal is
+    /// reported (three-phase), which may have been decided, does the get take an epoch and
+    /// complete it first.
+    fn start_read(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        request: RequestId,
+        key: String,
+        jitter: u64,
+    ) {
+        let quorum = Quorum::majority(ctx.cluster_size());
+        let round = Round::Read {
+            request,
+            key: key.clone(),
+            jitter,
+            quorum,
+        };
+        let correlation = self
+            .rounds
+            .insert(ctx, self.config().round_timeout_ticks, round);
+        Server::ask_all(ctx, CommitMessage::Read { correlation, key });
+    }
+
+    fn on_read_response(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: ProcessId,
+        correlation: Correlation,
+        held: Held,
+    ) {
+        let Some(Round::Read { quorum, .. }) = self.rounds.get_mut(correlation) else {
+            return;
+        };
+        if quorum.record(from, held, true) != QuorumState::Reached {
+            return;
+        }
+        let Some(Round::Read {
+            request,
+            key,
+            jitter,
+            quorum,
+        }) = self.rounds.remove(ctx, correlation)
+        else {
+            return;
+        };
+        let (base, pending) = reported(&quorum);
+        let rule = self.config().recovery;
+        if self.config().phases == Phases::Three && needs_recovery(&base, &pending, rule) {
+            let job = Job::new(request, key, Work::Get, jitter);
+            return self.query(ctx, job);
+        }
+        ctx.reply(request, CounterReply::Value { value: base.value });
+    }
+
     // ----- two-phase ---------------------------------------------------------------------------
 
-    fn start_two_phase(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: CounterOp) {
+    fn start_accept(&mut self, ctx: &mut Context<'_, Self>, tx: Transaction) {
         let n = ctx.cluster_size();
-        let timeout = self.config().round_timeout_ticks;
-        match op {
-            CounterOp::Get { key } => {
-                let quorum = Quorum::majority(n);
-                let correlation = self
-                    .rounds
-                    .insert(ctx, timeout, Round::Read { request, quorum });
-                Server::ask_all(ctx, CommitMessage::Read { correlation, key });
-            }
-            CounterOp::Increment { key, delta } => {
-                let id = TxId(ctx.rng().random());
-                let tx = self.replica.begin(id, ctx.id(), request, key, delta);
-                let votes = match self.config().votes {
-                    Votes::Majority => majority(n),
-                    Votes::All => n,
-                };
-                let prepared = Prepared::lock(tx.clone());
-                let quorum = Quorum::of(votes, n);
-                let round = Round::Accept {
-                    request,
-                    tx,
-                    quorum,
-                };
-                let correlation = self.rounds.insert(ctx, timeout, round);
-                Server::ask_all(
-                    ctx,
-                    CommitMessage::Accept {
-                        correlation,
-                        prepared,
-                    },
-                );
-            }
-        }
+        let votes = match self.config().votes {
+            Votes::Majority => majority(n),
+            Votes::All => n,
+        };
+        let prepared = Prepared::lock(tx.clone());
+        let round = Round::Accept {
+            request: tx.request,
+            tx,
+            quorum: Quorum::of(votes, n),
+        };
+        let correlation = self
+            .rounds
+            .insert(ctx, self.config().round_timeout_ticks, round);
+        let accept = CommitMessage::Accept {
+            correlation,
+            prepared,
+        };
+        Server::ask_all(ctx, accept);
     }
 
     /// Enough participants accepted: decide on the newest state they reported.
@@ -180,30 +232,6 @@ impl Server {
     }
 
     // ----- three-phase -------------------------------------------------------------------------
-
-    fn start_three_phase(
-        &mut self,
-        ctx: &mut Context<'_, Self>,
-        request: RequestId,
-        op: CounterOp,
-    ) {
-        let key = op.key().to_string();
-        let work = match op {
-            CounterOp::Get { .. } => Work::Get,
-            CounterOp::Increment { key, delta } => {
-                let id = TxId(ctx.rng().random());
-                Work::Increment(self.replica.begin(id, ctx.id(), request, key, delta))
-            }
-        };
-        let job = Box::new(Job {
-            request,
-            key,
-            work,
-            tries: 1,
-            proposed_own: false,
-        });
-        self.query(ctx, job);
-    }
 
     /// Phase zero: a new epoch, promised by a majority, and what they hold.
     fn query(&mut self, ctx: &mut Context<'_, Self>, job: Box<Job>) {
@@ -270,11 +298,14 @@ impl Server {
         }
     }
 
-    /// A round failed (refused, or out of time): try again with a higher epoch, or give up.
+    /// A round failed (refused, or out of time): try again with a higher epoch after a random
+    /// wait, or give up.
     fn retry(&mut self, ctx: &mut Context<'_, Self>, mut job: Box<Job>) {
         job.tries += 1;
         if job.tries <= self.config().tries {
-            return self.query(ctx, job);
+            let wait = backoff(job.jitter, job.tries, self.config().backoff_ticks_max);
+            self.rounds.insert(ctx, wait, Round::Backoff { job });
+            return;
         }
         if let Some(tx) = job.own() {
             self.replica.finish(tx);
@@ -313,8 +344,8 @@ impl Server {
                 if let Some(Round::Query { job, epoch, quorum }) =
                     self.rounds.remove(ctx, correlation)
                 {
-                    let (committed, pending) = promised(&quorum);
-                    self.step(ctx, job, epoch, &latest(&committed), &pending);
+                    let (base, pending) = reported(&quorum);
+                    self.step(ctx, job, epoch, &base, &pending);
                 }
             }
         }
@@ -390,41 +421,56 @@ impl Server {
     }
 }
 
-/// The committed states and the pending operations of a phase zero's promises.
-pub(crate) fn promised<R>(quorum: &Quorum<R>) -> (Vec<CounterState>, Vec<Prepared>)
-where
-    R: AsPromise,
-{
-    let mut committed = Vec::new();
-    let mut pending = Vec::new();
-    for reply in quorum.accepted().values() {
-        if let Some(Promise::Promised {
-            committed: c,
-            pending: p,
-        }) = reply.as_promise()
-        {
-            committed.push(c.clone());
-            pending.extend(p.as_deref().cloned());
+impl Job {
+    fn new(request: RequestId, key: String, work: Work, jitter: u64) -> Box<Job> {
+        Box::new(Job {
+            request,
+            key,
+            work,
+            jitter,
+            tries: 1,
+            proposed_own: false,
+        })
+    }
+}
+
+/// The newest committed state and the undecided proposals a majority reported.
+pub(crate) fn reported<R: Holds>(quorum: &Quorum<R>) -> (CounterState, Vec<Prepared>) {
+    let held: Vec<(&CounterState, Option<&Prepared>)> =
+        quorum.accepted().values().filter_map(Holds::held).collect();
+    let base = latest(held.iter().map(|(c, _)| *c));
+    let pending = held.iter().filter_map(|(_, p)| p.cloned()).collect();
+    (base, pending)
+}
+
+/// A reply that tells what a server holds: the state machine keeps promises and read answers,
+/// the coroutines whole messages.
+pub(crate) trait Holds {
+    fn held(&self) -> Option<(&CounterState, Option<&Prepared>)>;
+}
+
+impl Holds for Promise {
+    fn held(&self) -> Option<(&CounterState, Option<&Prepared>)> {
+        match self {
+            Promise::Promised { committed, pending } => Some((committed, pending.as_deref())),
+            Promise::Refused { .. } => None,
         }
     }
-    (committed, pending)
 }
 
-/// A reply that may be a promise: the state machine counts promises, the coroutines messages.
-pub(crate) trait AsPromise {
-    fn as_promise(&self) -> Option<&Promise>;
-}
-
-impl AsPromise for Promise {
-    fn as_promise(&self) -> Option<&Promise> {
-        Some(self)
+impl Holds for Held {
+    fn held(&self) -> Option<(&CounterState, Option<&Prepared>)> {
+        Some((&self.0, self.1.as_deref()))
     }
 }
 
-impl AsPromise for CommitMessage {
-    fn as_promise(&self) -> Option<&Promise> {
+impl Holds for CommitMessage {
+    fn held(&self) -> Option<(&CounterState, Option<&Prepared>)> {
         match self {
-            CommitMessage::QueryResponse { promise, .. } => Some(promise),
+            CommitMessage::QueryResponse { promise, .. } => promise.held(),
+            CommitMessage::ReadResponse {
+                committed, pending, ..
+            } => Some((committed, pending.as_deref())),
             _ => None,
         }
     }
@@ -444,10 +490,26 @@ impl Node for Server {
         match self.replica.admit(request, &op) {
             Admission::Ignore => {}
             Admission::Answer(reply) => ctx.reply_when_durable(request, reply),
-            Admission::Start => match self.config().phases {
-                Phases::Two => self.start_two_phase(ctx, request, op),
-                Phases::Three => self.start_three_phase(ctx, request, op),
-            },
+            Admission::Start => {
+                // Random draws, in the order the coroutines make them too: a three-phase
+                // request's backoff jitter, then an increment's transaction id.
+                let three = self.config().phases == Phases::Three;
+                let jitter = if three { ctx.rng().random() } else { 0 };
+                let (key, delta) = match op {
+                    CounterOp::Get { key } => return self.start_read(ctx, request, key, jitter),
+                    CounterOp::Increment { key, delta } => (key, delta),
+                };
+                let id = TxId(ctx.rng().random());
+                let tx = self
+                    .replica
+                    .begin(id, ctx.id(), request, key.clone(), delta);
+                if three {
+                    let job = Job::new(request, key, Work::Increment(tx), jitter);
+                    self.query(ctx, job);
+                } else {
+                    self.start_accept(ctx, tx);
+                }
+            }
         }
     }
 
@@ -467,19 +529,8 @@ impl Node for Server {
             CommitMessage::ReadResponse {
                 correlation,
                 committed,
-            } => {
-                let Some(Round::Read { quorum, .. }) = self.rounds.get_mut(correlation) else {
-                    return;
-                };
-                if quorum.record(from, committed, true) == QuorumState::Reached {
-                    if let Some(Round::Read { request, quorum }) =
-                        self.rounds.remove(ctx, correlation)
-                    {
-                        let value = latest(quorum.accepted().values()).value;
-                        ctx.reply(request, CounterReply::Value { value });
-                    }
-                }
-            }
+                pending,
+            } => self.on_read_response(ctx, from, correlation, (committed, pending)),
             _ => {}
         }
     }
@@ -506,6 +557,7 @@ impl Node for Server {
                 );
             }
             Some(Round::Query { job, .. } | Round::Propose { job, .. }) => self.retry(ctx, job),
+            Some(Round::Backoff { job }) => self.query(ctx, job),
             None => {}
         }
     }
