@@ -47,6 +47,7 @@
 //! never answer another request. Broken variants ([`Config::variant`]) bring back the classic
 //! mistakes one at a time.
 
+pub mod exercise;
 pub mod explore;
 pub mod figure8;
 pub mod figures;

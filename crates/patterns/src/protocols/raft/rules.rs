@@ -259,6 +259,96 @@ pub fn commit_by_counting(
     commit_index.max(quorum_index(match_indexes).min(terms.len() as u64))
 }
 
+/// "What is my new commit index?", case by case: (commit index, current term, every server's match
+/// index, the leader included, the terms of the leader's log, the new commit index, why). The
+/// crate's tests and the lesson's exercise read the same rows.
+pub type CommitCase = (u64, u64, &'static [u64], &'static [u64], u64, &'static str);
+
+/// The rows of "what is my new commit index?".
+pub const COMMIT_CASES: &[CommitCase] = &[
+    (
+        0,
+        1,
+        &[1, 1, 0],
+        &[1],
+        1,
+        "entry 1, of my term, is on two servers of three: committed",
+    ),
+    (
+        0,
+        1,
+        &[1, 0, 0],
+        &[1],
+        0,
+        "entry 1 is on one server of three: no majority yet",
+    ),
+    (
+        0,
+        2,
+        &[0, 3, 3],
+        &[2, 2, 2],
+        3,
+        "my own copy is not yet on my disk, but two followers make a majority",
+    ),
+    (
+        0,
+        1,
+        &[2, 2, 1, 1],
+        &[1, 1],
+        1,
+        "four servers: a majority is three, so entry 2 (on two) waits",
+    ),
+    (
+        0,
+        2,
+        &[4, 4, 4],
+        &[1, 1, 2, 2],
+        4,
+        "entries 1 to 3 commit together with entry 4: the highest index, not the next one",
+    ),
+    (
+        2,
+        3,
+        &[4, 4, 3, 1, 0],
+        &[1, 3, 3, 3],
+        3,
+        "five servers: entry 3 is on three, entry 4 on two",
+    ),
+    (
+        1,
+        4,
+        &[2, 2, 2, 1, 1],
+        &[1, 2],
+        1,
+        "Figure 8 (c): entry 2 is on a majority, but it is of term 2, not my term 4: a later \
+         leader may still overwrite it",
+    ),
+    (
+        1,
+        4,
+        &[3, 3, 3, 1, 1],
+        &[1, 2, 4],
+        3,
+        "Figure 8 (e): entry 3, of my term 4, is on a majority; entry 2 is committed with it",
+    ),
+    (
+        0,
+        2,
+        &[5, 5, 5],
+        &[1, 1],
+        0,
+        "every entry is of an earlier term: nothing is committed by counting",
+    ),
+    (
+        3,
+        3,
+        &[2, 2, 2],
+        &[1, 3, 3],
+        3,
+        "never backwards, even while the match indexes lag (a new leader starts them at 0)",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,42 +525,24 @@ mod tests {
 
     #[test]
     fn only_entries_of_the_current_term_are_committed_by_counting() {
-        // Figure 8 (c): S1, leader of term 4, has [1, 2] and replicated index 2 (term 2) to S2 and
-        // S3. Match indexes of S1..S5: 2, 2, 2, 1, 1.
-        let terms = [1, 2];
-        let matches = [2, 2, 2, 1, 1];
-        assert!(!is_committed(2, 2, 4, &matches), "term 2 is not term 4");
-        assert_eq!(leader_commit_index(1, 4, &matches, &terms), 1);
-        assert_eq!(
-            commit_by_counting(1, 4, &matches, &terms),
-            2,
-            "the broken rule commits it"
-        );
-        // Figure 8 (e): S1 also replicated its term-4 entry at 3 to a majority.
-        let terms = [1, 2, 4];
-        let matches = [3, 3, 3, 1, 1];
-        assert!(is_committed(3, 4, 4, &matches));
-        assert_eq!(
-            leader_commit_index(1, 4, &matches, &terms),
-            3,
-            "and 2 with it"
-        );
-        // (commit, term, matches, terms, new commit)
-        type Row = (u64, u64, &'static [u64], &'static [u64], u64);
-        let table: [Row; 5] = [
-            (0, 1, &[1, 1, 0], &[1], 1),
-            (0, 1, &[1, 0, 0], &[1], 0), // one of three is no majority
-            (2, 3, &[4, 4, 3, 1, 0], &[1, 3, 3, 3], 3), // the third largest of five
-            (3, 3, &[2, 2, 2], &[1, 3, 3], 3), // never backwards
-            (0, 2, &[5, 5, 5], &[1, 1], 0), // match past my log: ignored, and term 1 ≠ 2
-        ];
-        for (commit, term, matches, terms, expected) in table {
+        for &(commit, term, matches, terms, expected, why) in COMMIT_CASES {
             assert_eq!(
                 leader_commit_index(commit, term, matches, terms),
                 expected,
-                "commit {commit}, term {term}, matches {matches:?}, terms {terms:?}"
+                "{why}"
+            );
+            assert_eq!(
+                commit_oracle(commit, term, matches, terms),
+                expected,
+                "the oracle: {why}"
             );
         }
+        // Figure 8 (c): S1, leader of term 4, has [1, 2] and replicated index 2 (term 2) to S2 and
+        // S3; the broken rule commits it.
+        let (matches, terms) = ([2, 2, 2, 1, 1], [1, 2]);
+        assert!(!is_committed(2, 2, 4, &matches), "term 2 is not term 4");
+        assert_eq!(commit_by_counting(1, 4, &matches, &terms), 2);
+        assert!(is_committed(3, 4, 4, &[3, 3, 3, 1, 1]));
     }
 
     #[test]
