@@ -4,6 +4,7 @@
 use patterns::check::{self, WriteOnce};
 use patterns::explore::{self, Explorable, Property, Settings};
 use patterns::node::ProcessId;
+use patterns::protocols::paxos::replay::{self, Cast, Replay};
 use patterns::protocols::paxos::{
     self, Ballot, BallotRule, Command, Config, Explorer, Paxos, PaxosKind, PaxosReply, Persistence,
     Proposing, stories,
@@ -405,4 +406,178 @@ fn paxos_proposer_out_of_ballots_says_its_command_may_still_be_chosen() {
         ),
         "no accept request got through, but athens accepted its own: {outcome:?}"
     );
+}
+
+// ----- the TLA+ counterexamples, replayed ---------------------------------------------------------
+
+fn tla_trace(fixture: &str) -> patterns::tla::Trace {
+    let path = format!(
+        "{}/tests/fixtures/tla/{fixture}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let report = patterns::tla::Report::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    report.trace().unwrap().clone()
+}
+
+fn unfollowed(replay: &Replay) -> Vec<String> {
+    replay
+        .steps
+        .iter()
+        .filter(|s| !s.followed)
+        .map(|s| s.action.clone())
+        .collect()
+}
+
+/// BrokenPaxosReplyBeforePersist's acceptors, cast so that every move the trace makes can
+/// happen on a node that is also a proposer: a3, whose acceptor promises ballot 1 and accepts it,
+/// proposes ballot 1; a2, which promises and accepts ballot 2, proposes ballot 2.
+fn reply_before_persist_cast() -> Cast {
+    Cast::new()
+        .acceptor("a3", "athens")
+        .acceptor("a2", "byzantium")
+        .acceptor("a1", "cyrene")
+        .proposer(1, "athens")
+        .proposer(2, "byzantium")
+}
+
+#[test]
+fn tla_reply_before_persist_counterexample_replays_on_reply_before_persist() {
+    // TLC's shortest Agreement violation: a1 promises both ballots, crashes before either
+    // promise is durable, accepts ballot 1's value after the restart, and each ballot gets its
+    // value chosen. The Rust variant follows every step (but one promise its proposer's own
+    // acceptor already refused), ends in the model's final state, and breaks the same rules.
+    let trace = tla_trace("broken-paxos-reply-before-persist.out");
+    let config = Explorer::default().config("reply-before-persist");
+    let replay = replay::replay(&trace, &reply_before_persist_cast(), config).unwrap();
+    assert_eq!(unfollowed(&replay), ["Promise(a2, 1)"], "{replay}");
+    assert_eq!(replay.differences(&trace), Vec::<String>::new(), "{replay}");
+    assert!(replay.broke("at most one value is chosen"), "{replay}");
+    // The crash took back the promises cyrene had told: the model's PromisesKept, at state 6.
+    let kept = replay
+        .violations
+        .iter()
+        .find(|(_, v)| v.contains("PromisesKept"));
+    assert_eq!(kept.map(|(n, _)| *n), Some(6), "{replay}");
+}
+
+#[test]
+fn tla_reply_before_persist_counterexample_stays_safe_on_the_correct_paxos() {
+    // The correct acceptor answers only after its sync: the crash takes back promises nobody
+    // heard, so neither proposer gathers a second promise and nothing is chosen twice.
+    let trace = tla_trace("broken-paxos-reply-before-persist.out");
+    let replay = replay::replay(&trace, &reply_before_persist_cast(), Config::default()).unwrap();
+    assert!(replay.violations.is_empty(), "{replay}");
+    let refused = unfollowed(&replay);
+    assert!(refused.contains(&"Propose(1, v1)".to_string()), "{replay}");
+    assert!(refused.contains(&"Propose(2, v2)".to_string()), "{replay}");
+    assert!(!replay.differences(&trace).is_empty());
+}
+
+/// BrokenPaxosIgnoreAccepted's cast: a3 accepts ballot 1 and never promises, so it may propose
+/// ballot 1 (its own acceptor promises and accepts at once); a1 promises ballot 2 and accepts it.
+fn ignore_accepted_cast() -> Cast {
+    Cast::new()
+        .acceptor("a3", "athens")
+        .acceptor("a1", "byzantium")
+        .acceptor("a2", "cyrene")
+        .proposer(1, "athens")
+        .proposer(2, "byzantium")
+}
+
+#[test]
+fn tla_ignore_accepted_counterexample_replays_on_ignore_accepted() {
+    // Ballot 1 gets v1 accepted by a2 and a3; ballot 2's promise quorum includes a2, which
+    // reports v1, and its proposer proposes v2 all the same. The Rust `ignore-accepted` does the
+    // same, and two values are chosen at the model's last step (a3's sync).
+    let trace = tla_trace("broken-paxos-ignore-accepted.out");
+    let config = Explorer::default().config("ignore-accepted");
+    let replay = replay::replay(&trace, &ignore_accepted_cast(), config).unwrap();
+    assert_eq!(unfollowed(&replay), ["Promise(a1, 1)"], "{replay}");
+    assert_eq!(replay.differences(&trace), Vec::<String>::new(), "{replay}");
+    let (state, why) = replay.violation().expect("a rule broken");
+    assert!(why.starts_with("at most one value is chosen"), "{why}");
+    assert_eq!(
+        *state,
+        trace.steps.len(),
+        "broken at the trace's last state"
+    );
+}
+
+#[test]
+fn tla_ignore_accepted_counterexample_stays_safe_on_the_correct_paxos() {
+    // The correct proposer of ballot 2 hears v1 in a promise and proposes v1: one value chosen.
+    let trace = tla_trace("broken-paxos-ignore-accepted.out");
+    let replay = replay::replay(&trace, &ignore_accepted_cast(), Config::default()).unwrap();
+    assert!(replay.violations.is_empty(), "{replay}");
+    assert!(unfollowed(&replay).contains(&"Propose(2, v2)".to_string()));
+    let proposed = replay
+        .steps
+        .iter()
+        .find(|s| s.action == "Propose(2, v2)")
+        .unwrap();
+    assert!(
+        proposed.outcome.contains("set x=v1"),
+        "{}",
+        proposed.outcome
+    );
+}
+
+fn durable_decision_cast() -> Cast {
+    Cast::new()
+        .acceptor("n1", "athens")
+        .acceptor("n2", "byzantium")
+        .acceptor("n3", "cyrene")
+        .proposer(1, "byzantium")
+}
+
+#[test]
+fn tla_durable_decision_restart_counterexample_replays_on_reply_before_persist() {
+    // BrokenDurableDecisionRestart: n1 answers a prepare, crashes before the write is durable,
+    // restarts, and no longer holds the promise it told. Paxos's `reply-before-persist` acceptor
+    // breaks PromisesKept at the same state.
+    let trace = tla_trace("broken-durable-decision-restart.out");
+    let config = Explorer::default().config("reply-before-persist");
+    let replay = replay::replay(&trace, &durable_decision_cast(), config).unwrap();
+    assert!(unfollowed(&replay).is_empty(), "{replay}");
+    assert_eq!(replay.differences(&trace), Vec::<String>::new(), "{replay}");
+    let (state, why) = replay.violation().expect("PromisesKept broken");
+    assert!(
+        why.contains("PromisesKept") && why.contains("athens"),
+        "{why}"
+    );
+    assert_eq!(*state, 4, "broken at the restart, as in the model");
+}
+
+#[test]
+fn tla_durable_decision_restart_counterexample_stays_safe_on_the_correct_paxos() {
+    // The correct acceptor's promise waits for its sync; the crash loses it before anyone heard.
+    let trace = tla_trace("broken-durable-decision-restart.out");
+    let replay = replay::replay(&trace, &durable_decision_cast(), Config::default()).unwrap();
+    assert!(replay.violations.is_empty(), "{replay}");
+    let answered = &replay.steps[0].outcome;
+    assert!(answered.contains("waits for its sync"), "{answered}");
+}
+
+#[test]
+fn tla_replay_refuses_a_cast_that_misses_an_acceptor_or_doubles_a_proposer() {
+    let trace = tla_trace("broken-paxos-ignore-accepted.out");
+    let missing = Cast::new()
+        .acceptor("a1", "athens")
+        .acceptor("a2", "byzantium")
+        .proposer(1, "athens")
+        .proposer(2, "byzantium");
+    let e = replay::replay(&trace, &missing, Config::default())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("acceptor a3"), "{e}");
+    let doubled = ignore_accepted_cast().proposer(3, "athens");
+    let e = replay::replay(&trace, &doubled, Config::default())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("two ballots"), "{e}");
+    let blocking = tla_trace("broken-two-phase-blocking.out");
+    let e = replay::replay(&blocking, &ignore_accepted_cast(), Config::default())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("not an action"), "{e}");
 }

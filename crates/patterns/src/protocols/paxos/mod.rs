@@ -43,6 +43,7 @@ pub mod ballot;
 mod cost;
 pub mod exercise;
 mod exploration;
+pub mod replay;
 pub mod stories;
 
 pub use acceptor::{
@@ -361,6 +362,15 @@ impl Paxos {
     /// Requests this node coordinates that are not answered yet.
     pub fn requests_in_flight(&self) -> usize {
         self.rounds.len() + self.backing_off.len()
+    }
+
+    /// The attempts this node's proposer has in flight: each ballot, with the value it proposed
+    /// once a majority promised (a replay asks which ballot a proposer took and what it chose).
+    pub fn attempts(&self) -> impl Iterator<Item = (Ballot, Option<&Proposal>)> {
+        self.rounds.iter().map(|(_, round)| match &round.phase {
+            Phase::Accept { value, .. } => (round.ballot, Some(value)),
+            Phase::Prepare(_) => (round.ballot, None),
+        })
     }
 
     fn record(&self) -> Record {
