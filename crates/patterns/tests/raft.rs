@@ -845,3 +845,61 @@ fn raft_explorer_correct_forms_pass_and_broken_variants_fail_from_their_seeds() 
         }
     }
 }
+
+// ----- the TLA+ counterexample, replayed ----------------------------------------------------------
+
+fn volatile_vote_trace() -> patterns::tla::Trace {
+    let path = format!(
+        "{}/tests/fixtures/tla/broken-raft-volatile-vote.out",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let report = patterns::tla::Report::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    report.trace().unwrap().clone()
+}
+
+const SERVERS: [(&str, &str); 3] = [("s1", "athens"), ("s2", "byzantium"), ("s3", "cyrene")];
+
+#[test]
+fn tla_volatile_vote_counterexample_replays_on_volatile_vote() {
+    // BrokenRaftVolatileVote (§5.2, Figure 2's persistent state): s1 wins term 1 with s3's vote,
+    // restarts having forgotten its term and vote, votes for s2 in term 1, and s2 wins term 1
+    // too. The Rust `volatile-vote` servers follow every step and elect two leaders in term 1 at
+    // the model's state 10, ending in its final state.
+    let trace = volatile_vote_trace();
+    let config = Config::variant("volatile-vote").unwrap();
+    let replay = patterns::protocols::raft::replay::replay(&trace, &SERVERS, config).unwrap();
+    assert!(replay.steps.iter().all(|s| s.followed), "{replay}");
+    assert_eq!(replay.differences(&trace), Vec::<String>::new(), "{replay}");
+    let (state, why) = replay.violation().expect("election safety broken");
+    assert!(why.starts_with("election safety"), "{why}");
+    assert!(*state == 9 || *state == 10, "{replay}");
+}
+
+#[test]
+fn tla_volatile_vote_counterexample_stays_safe_on_the_correct_raft() {
+    // A restarted server that kept its term and vote refuses s2 in term 1: one leader.
+    let trace = volatile_vote_trace();
+    let replay =
+        patterns::protocols::raft::replay::replay(&trace, &SERVERS, Config::default()).unwrap();
+    assert!(replay.violations.is_empty(), "{replay}");
+    let refused = replay
+        .steps
+        .iter()
+        .find(|s| !s.followed)
+        .expect("the correct server does not follow");
+    assert_eq!(refused.action, "HandleRequestVote(s1, s2, 1)", "{replay}");
+    let unfollowed: Vec<&str> = replay
+        .steps
+        .iter()
+        .filter(|s| !s.followed)
+        .map(|s| s.action.as_str())
+        .collect();
+    assert_eq!(
+        unfollowed,
+        [
+            "HandleRequestVote(s1, s2, 1)",
+            "HandleVote(s2, s1)",
+            "BecomeLeader(s2)"
+        ]
+    );
+}

@@ -41,10 +41,12 @@
 //! assert_eq!(response.get("from"), Some(&Value::ModelValue("n1".into())));
 //! ```
 
+mod replay;
 mod report;
 mod run;
 mod value;
 
+pub use replay::{ReplayError, ReplayStep, record_violation, run_trace, steps_table};
 pub use report::{Action, Report, State, Step, Trace, TraceEnd, Transition, Verdict, Violation};
 pub use run::{Expectation, Spec, Tlc, specs_dir};
 pub use value::{Difference, Value, ValueError, diff, parse_value};

@@ -34,10 +34,11 @@ use super::{Ballot, Command, Config, Explorer, Paxos, PaxosKind};
 use crate::explore::Explorable;
 use crate::node::Tick;
 use crate::sim::{
-    Builder, DropReason, Fault, Latency, Observer, SimError, Simulation, Trace as RunTrace,
-    TraceEvent,
+    Builder, DropReason, Fault, Latency, Observer, Simulation, Trace as RunTrace, TraceEvent,
 };
-use crate::tla::{Trace, Transition, Value};
+use crate::tla::{
+    ReplayError, ReplayStep, Trace, Transition, Value, record_violation, run_trace, steps_table,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -46,24 +47,6 @@ const CLIENTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 /// Long enough that no proposer gives up or retries while a trace plays: the model has no clock.
 const PATIENCE_TICKS: Tick = 1_000_000;
-
-/// Why a trace cannot be replayed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReplayError(pub String);
-
-impl fmt::Display for ReplayError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot replay this trace: {}", self.0)
-    }
-}
-
-impl std::error::Error for ReplayError {}
-
-impl From<SimError> for ReplayError {
-    fn from(e: SimError) -> Self {
-        ReplayError(e.to_string())
-    }
-}
 
 fn error(why: impl Into<String>) -> ReplayError {
     ReplayError(why.into())
@@ -332,20 +315,6 @@ fn decode(t: &Transition<'_>) -> Result<ModelStep, ReplayError> {
 
 // ----- the replay ----------------------------------------------------------------------------------
 
-/// What one model step became in the Rust run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReplayStep {
-    /// TLC's state number.
-    pub number: usize,
-    pub action: String,
-    /// The simulator's tick when the step was played.
-    pub tick: Tick,
-    /// What the Rust nodes did.
-    pub outcome: String,
-    /// Whether the Rust nodes did what the model did.
-    pub followed: bool,
-}
-
 /// A model trace played on the Rust protocol.
 pub struct Replay {
     /// The run, with every event (its trace also holds the link and sync holds that pace it:
@@ -414,20 +383,8 @@ impl Driver<'_> {
             self.promises_kept().err(),
             self.agreement().err(),
         ];
-        // The rule a verdict names, without the model's name for it: "at most one value is
-        // chosen" from the explorer and from the model's Agreement are one rule.
-        let rule = |why: &str| {
-            let rule = why.split(':').next().unwrap_or_default();
-            rule.split(" (").next().unwrap_or_default().to_string()
-        };
         for broken in verdicts.into_iter().flatten() {
-            if !self
-                .violations
-                .iter()
-                .any(|(_, v)| rule(v) == rule(&broken))
-            {
-                self.violations.push((self.number, broken));
-            }
+            record_violation(&mut self.violations, self.number, broken);
         }
     }
 
@@ -1017,80 +974,13 @@ impl Replay {
     /// The run's trace without the holds and drop rules that paced it, with each model step
     /// noted on the node it moved: what a diagram of the replay draws.
     pub fn run_trace(&self) -> RunTrace {
-        let full = self.sim.trace();
-        let mut notes: Vec<(Tick, String)> = self
-            .steps
-            .iter()
-            .map(|s| (s.tick, format!("TLC {}: {}", s.number, s.action)))
-            .collect();
-        notes.reverse();
-        let mut events = Vec::with_capacity(full.events.len() + notes.len());
-        let pacing = |e: &TraceEvent| {
-            matches!(
-                e,
-                TraceEvent::Fault {
-                    fault: Fault::Hold { .. }
-                        | Fault::Release { .. }
-                        | Fault::HoldSync { .. }
-                        | Fault::DropKind { .. },
-                    ..
-                }
-            )
-        };
-        for event in &full.events {
-            while notes.last().is_some_and(|(t, _)| *t <= event.tick()) {
-                let (tick, text) = notes.pop().expect("checked");
-                events.push(self.note(tick, text));
-            }
-            if !pacing(event) {
-                events.push(event.clone());
-            }
-        }
-        while let Some((tick, text)) = notes.pop() {
-            events.push(self.note(tick, text));
-        }
-        RunTrace {
-            names: full.names.clone(),
-            node_count: full.node_count,
-            events,
-        }
-    }
-
-    /// A model step's note, on the lane of the node it concerns (the first node its text names).
-    fn note(&self, tick: Tick, text: String) -> TraceEvent {
-        let step = self.steps.iter().find(|s| s.tick == tick);
-        let outcome = step.map(|s| s.outcome.as_str()).unwrap_or_default();
-        let names = self.sim.node_names();
-        let node = names
-            .iter()
-            .filter_map(|n| outcome.find(n.as_str()).map(|at| (at, n)))
-            .min()
-            .and_then(|(_, n)| self.sim.id(n).ok())
-            .unwrap_or(crate::node::ProcessId(0));
-        TraceEvent::Annotate { tick, node, text }
+        run_trace(&self.sim, &self.steps)
     }
 }
 
 impl fmt::Display for Replay {
     /// The steps as a table: TLC's state, the model's action, what the Rust nodes did.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.steps.iter().map(|s| s.action.len()).max().unwrap_or(0);
-        for s in &self.steps {
-            let mark = if s.followed { " " } else { "✗" };
-            writeln!(
-                f,
-                "{:>3} {:<width$} {mark} {}",
-                s.number, s.action, s.outcome
-            )?;
-        }
-        match self.violations.as_slice() {
-            [] => writeln!(f, "no rule broken"),
-            broken => {
-                for (number, why) in broken {
-                    writeln!(f, "broken at TLC state {number}: {why}")?;
-                }
-                Ok(())
-            }
-        }
+        f.write_str(&steps_table(&self.steps, &self.violations))
     }
 }

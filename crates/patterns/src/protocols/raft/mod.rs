@@ -52,6 +52,7 @@ pub mod explore;
 pub mod figure8;
 pub mod figures;
 pub mod measure;
+pub mod replay;
 pub mod rules;
 
 pub use explore::{Explorer, check_history, invariants};
