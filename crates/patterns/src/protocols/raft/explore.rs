@@ -6,7 +6,7 @@
 //! the servers never see: the leader of every term so far, every entry known committed, every
 //! entry applied at each index.
 
-use super::{Config, Entry, Raft, ServerState, VARIANTS};
+use super::{Command, Config, Entry, Raft, ServerState, VARIANTS};
 use crate::check::{self, CasRegister, Consistency, HistoryError, Independent, Options, Report};
 use crate::explore::{Explorable, Factory, Operations, Variant};
 use crate::history::{History, Value};
@@ -172,6 +172,18 @@ pub fn invariants() -> Observer<Raft> {
     Box::new(move |sim| ghost.check(sim))
 }
 
+/// An entry as a counterexample names it: its command and term, and the request it carries
+/// (`x←2 of term 4, request 6.1`), so two writes of one value stay apart.
+fn describe(entry: &Entry) -> String {
+    match &entry.command {
+        Command::Noop => format!("{entry} of term {}", entry.term),
+        Command::Client { request, .. } => format!(
+            "{entry} of term {}, request {}.{}",
+            entry.term, request.client.0, request.sequence
+        ),
+    }
+}
+
 /// What the observer remembers between events.
 #[derive(Default)]
 struct Ghost {
@@ -301,8 +313,10 @@ impl Ghost {
             match self.committed.get(index as usize - 1) {
                 Some((known, _)) if known != entry => {
                     return Err(format!(
-                        "state machine safety: {} holds {entry:?} committed at {index}, but {known:?} was committed there",
-                        names[i]
+                        "state machine safety: {} holds {} committed at {index}, but {} was committed there",
+                        names[i],
+                        describe(entry),
+                        describe(known)
                     ));
                 }
                 Some(_) => {}
@@ -331,8 +345,10 @@ impl Ghost {
             match self.applied.get(index as usize - 1) {
                 Some(known) if known != entry => {
                     return Err(format!(
-                        "state machine safety: {} applied {entry:?} at {index}, another server applied {known:?}",
-                        names[i]
+                        "state machine safety: {} applied {} at {index}, another server applied {}",
+                        names[i],
+                        describe(entry),
+                        describe(known)
                     ));
                 }
                 Some(_) => {}
@@ -361,9 +377,10 @@ impl Ghost {
             }
             if server.log().get(position) != Some(entry) {
                 return Err(format!(
-                    "leader completeness: {}, leader of term {term}, lacks entry {} ({entry:?}), committed by term {committed_in}",
+                    "leader completeness: {}, leader of term {term}, lacks entry {} ({}), committed by term {committed_in}",
                     names[i],
-                    position + 1
+                    position + 1,
+                    describe(entry)
                 ));
             }
         }
