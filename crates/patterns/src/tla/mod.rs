@@ -41,6 +41,7 @@
 //! assert_eq!(response.get("from"), Some(&Value::ModelValue("n1".into())));
 //! ```
 
+pub mod durable_decision;
 mod replay;
 mod report;
 mod run;
