@@ -79,6 +79,27 @@ impl CounterReply {
     }
 }
 
+/// As a lesson tells it: "incremented to 7", "7", "failed (why)".
+impl std::fmt::Display for CounterReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CounterReply::Incremented { value } => write!(f, "incremented to {value}"),
+            CounterReply::Value { value } => write!(f, "{value}"),
+            CounterReply::Failed {
+                reason,
+                maybe_applied,
+            } => {
+                let maybe = if *maybe_applied {
+                    ", may still apply"
+                } else {
+                    ""
+                };
+                write!(f, "failed ({reason}{maybe})")
+            }
+        }
+    }
+}
+
 impl Operation for CounterOp {
     type Reply = CounterReply;
 
@@ -162,6 +183,22 @@ mod tests {
     use crate::check::{self, Counter, Independent};
     use crate::history::History;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_reply_reads_as_a_lesson_tells_it() {
+        let table = [
+            (CounterReply::Incremented { value: 7 }, "incremented to 7"),
+            (CounterReply::Value { value: -2 }, "-2"),
+            (CounterReply::failed("no majority"), "failed (no majority)"),
+            (
+                CounterReply::uncertain("out of time"),
+                "failed (out of time, may still apply)",
+            ),
+        ];
+        for (reply, text) in table {
+            assert_eq!(reply.to_string(), text);
+        }
+    }
 
     #[test]
     fn histories_record_the_new_value_and_honest_failures() {

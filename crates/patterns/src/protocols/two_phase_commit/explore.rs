@@ -1,7 +1,9 @@
 //! Exploration: `patterns explore two-phase-commit` and `three-phase-commit`, and the invariants
 //! every step of every run must keep.
 
-use super::{AsyncServer, Config, Origin, Outcome, Record, Replica, Server, TxId};
+use super::{
+    AsyncServer, Config, Origin, Outcome, Record, Recovery, RecoveryRule, Replica, Server, TxId,
+};
 use crate::check::{self, Counter, HistoryError, Independent, Report};
 use crate::explore::{Explorable, Factory, Operations, Variant};
 use crate::history::History;
@@ -278,6 +280,54 @@ impl Explorable for ThreePhaseExplorer {
 
     fn node(&self, variant: &Variant) -> Factory<Server> {
         let config = config("three-phase", variant);
+        Box::new(move |_| Server::new(config.clone()))
+    }
+
+    fn operations(&self, _: &Variant) -> Operations<Server> {
+        Box::new(CounterMix::default().generator())
+    }
+
+    fn plan(&self, _: &Variant) -> RunPlan {
+        plan()
+    }
+
+    fn invariants(&self, _: &Variant) -> Option<Observer<Server>> {
+        Some(invariants())
+    }
+
+    fn check(&self, history: &History) -> Result<Report, HistoryError> {
+        check_counter(history)
+    }
+}
+
+/// The correct three-phase commit with another "which pending operation first?" rule: a lesson's
+/// exercise plugs the learner's function in and replays seeds on which wrong rules fail.
+pub struct RecoveryRuleExplorer(pub RecoveryRule);
+
+impl Explorable for RecoveryRuleExplorer {
+    type Node = Server;
+
+    fn name(&self) -> &'static str {
+        ThreePhaseExplorer.name()
+    }
+
+    fn summary(&self) -> &'static str {
+        "three-phase commit with a recovery rule written in a lesson"
+    }
+
+    fn variants(&self) -> Vec<Variant> {
+        ThreePhaseExplorer.variants()
+    }
+
+    fn builder(&self, _: &Variant) -> Builder {
+        builder()
+    }
+
+    fn node(&self, _: &Variant) -> Factory<Server> {
+        let config = Config {
+            recovery: Recovery::Rule(self.0),
+            ..Config::three_phase()
+        };
         Box::new(move |_| Server::new(config.clone()))
     }
 

@@ -69,12 +69,15 @@
 //! `.await`. All of them share the participant side and every rule in this module.
 
 pub mod async_coordinator;
+pub mod exercise;
 mod explore;
 pub mod hand_written;
 mod server;
 
 pub use async_coordinator::AsyncServer;
-pub use explore::{AsyncExplorer, ThreePhaseExplorer, TwoPhaseExplorer, invariants};
+pub use explore::{
+    AsyncExplorer, RecoveryRuleExplorer, ThreePhaseExplorer, TwoPhaseExplorer, invariants,
+};
 pub use server::Server;
 
 use super::counter::{CounterOp, CounterReply};
@@ -189,18 +192,27 @@ pub enum Votes {
     All,
 }
 
+/// "Which pending operation must a recovering coordinator complete first?" as a function a lesson
+/// can replace: given the newest committed state a majority reported and the proposals it holds
+/// undecided, the one to complete (unchanged), or `None`.
+pub type RecoveryRule = fn(&CounterState, &[Prepared]) -> Option<Prepared>;
+
 /// Which pending operation a three-phase coordinator completes first.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Serialize, Deserialize)]
 pub enum Recovery {
     /// The proposal accepted at the highest epoch, completed unchanged (Paxos' rule).
     HighestEpoch,
     /// The reference's stop-gap: the largest transaction id, run again as a new operation; the
     /// client's own request is dropped.
     LargestId,
+    /// Any rule with the same signature, its choice completed unchanged (a learner's answer to
+    /// the lesson's exercise).
+    #[serde(skip)]
+    Rule(RecoveryRule),
 }
 
 /// The knobs of the counter service's commit protocol.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Config {
     pub phases: Phases,
     pub votes: Votes,
@@ -486,20 +498,128 @@ pub fn may_accept(
 /// have been decided), one of this majority reports it, and no newer epoch can have accepted
 /// anything else for that version, so this rule finds it (Lamport, "Paxos Made Simple", §2.2).
 /// The reference's rule: the largest transaction id, whatever it is.
-pub fn recovery<'a>(
-    base: &CounterState,
-    pending: impl IntoIterator<Item = &'a Prepared>,
-    rule: Recovery,
-) -> Option<&'a Prepared> {
+pub fn recovery(base: &CounterState, pending: &[Prepared], rule: Recovery) -> Option<Prepared> {
     match rule {
-        Recovery::HighestEpoch => pending
-            .into_iter()
-            .filter_map(|p| p.accepted.as_ref().map(|a| (p, a)))
-            .filter(|(_, a)| a.next.version > base.version)
-            .max_by_key(|(_, a)| (a.next.version, a.epoch))
-            .map(|(p, _)| p),
-        Recovery::LargestId => pending.into_iter().max_by_key(|p| p.tx.id),
+        Recovery::HighestEpoch => complete_first(base, pending),
+        Recovery::LargestId => pending.iter().max_by_key(|p| p.tx.id).cloned(),
+        Recovery::Rule(rule) => rule(base, pending),
     }
+}
+
+/// The correct rule of [`recovery`], as a [`RecoveryRule`].
+pub fn complete_first(base: &CounterState, pending: &[Prepared]) -> Option<Prepared> {
+    pending
+        .iter()
+        .filter_map(|p| p.accepted.as_ref().map(|a| (p, a)))
+        .filter(|(_, a)| a.next.version > base.version)
+        .max_by_key(|(_, a)| (a.next.version, a.epoch))
+        .map(|(p, _)| p.clone())
+}
+
+/// A row of [`RECOVERY_CASES`]: the newest committed version a majority reported, the proposals
+/// it holds undecided as (transaction, epoch round, version it would create), the one a
+/// recovering coordinator must complete first, and why.
+pub type RecoveryCase = (
+    u64,
+    &'static [(&'static str, u64, u64)],
+    Option<&'static str>,
+    &'static str,
+);
+
+/// "Which pending operation must a recovering coordinator complete first?", case by case: the
+/// table [`recovery`]'s correct rule is tested against, and a learner's rule too.
+pub const RECOVERY_CASES: &[RecoveryCase] = &[
+    (
+        1,
+        &[],
+        None,
+        "nothing undecided: only the client's own operation",
+    ),
+    (
+        1,
+        &[("a", 1, 2)],
+        Some("a"),
+        "a proposal for the next version may have been decided: complete it",
+    ),
+    (
+        1,
+        &[("a", 1, 2), ("b", 3, 2)],
+        Some("b"),
+        "two proposals for one version: the later epoch's, whose coordinator saw whatever was \
+         decided before it",
+    ),
+    (
+        1,
+        &[("z", 1, 2), ("b", 3, 2)],
+        Some("b"),
+        "the epoch decides, not the larger transaction id the reference picks",
+    ),
+    (
+        2,
+        &[("a", 5, 2)],
+        None,
+        "version 2 is committed already: a stale proposal, whatever its epoch",
+    ),
+    (
+        1,
+        &[("a", 4, 2), ("b", 2, 3)],
+        Some("b"),
+        "b was built on a decided version 2: the highest version first",
+    ),
+    (
+        1,
+        &[("a", 2, 2), ("a", 2, 2), ("c", 1, 2)],
+        Some("a"),
+        "the same proposal reported twice",
+    ),
+];
+
+/// A row of [`RECOVERY_CASES`] as a committed state and proposals (on the counter `c`; each
+/// transaction adds 1, the transaction named `a` has id 97).
+pub fn recovery_case(version: u64, pending: &[(&str, u64, u64)]) -> (CounterState, Vec<Prepared>) {
+    let tx = |name: &str, sequence| Transaction {
+        id: TxId(name.bytes().fold(0, |id, b| id * 256 + u64::from(b))),
+        coordinator: ProcessId(0),
+        request: RequestId {
+            client: ProcessId(100 + sequence as u16),
+            sequence,
+        },
+        key: "c".to_string(),
+        delta: 1,
+    };
+    let at = |version: u64| {
+        (1..=version).fold(CounterState::default(), |state, v| {
+            state.apply(&tx(&format!("v{v}"), v)).unwrap_or(state)
+        })
+    };
+    let proposals = pending
+        .iter()
+        .map(|&(name, round, version)| {
+            let tx = tx(name, 0);
+            let base = at(version.saturating_sub(1));
+            let next = base.apply(&tx).unwrap_or_default();
+            let epoch = Epoch {
+                round,
+                node: ProcessId((round % 3) as u16),
+                incarnation: 1,
+            };
+            Prepared {
+                tx,
+                accepted: Some(Accepted { epoch, base, next }),
+            }
+        })
+        .collect();
+    (at(version), proposals)
+}
+
+/// The name of a [`recovery_case`] transaction (`a` for id 97).
+pub fn case_name(tx: TxId) -> String {
+    let bytes: Vec<u8> =
+        tx.0.to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// What a three-phase coordinator is asked to do for its client.
@@ -535,7 +655,7 @@ pub fn plan(
 ) -> Step {
     if let Some(recovered) = recovery(base, pending, rule) {
         let accepted = match (rule, &recovered.accepted) {
-            (Recovery::HighestEpoch, Some(a)) => Accepted {
+            (Recovery::HighestEpoch | Recovery::Rule(_), Some(a)) => Accepted {
                 epoch,
                 base: a.base.clone(),
                 next: a.next.clone(),
@@ -1351,6 +1471,24 @@ mod tests {
             "the reference re-runs even a committed one"
         );
         assert!(recovery(&base, &reported[2..], Recovery::HighestEpoch).is_none());
+    }
+
+    #[test]
+    fn the_recovery_rule_holds_every_case_of_the_table() {
+        for &(version, pending, expected, why) in RECOVERY_CASES {
+            let (base, pending) = recovery_case(version, pending);
+            assert_eq!(base.version, version, "{why}");
+            let chosen = recovery(&base, &pending, Recovery::HighestEpoch);
+            assert_eq!(
+                chosen.map(|p| case_name(p.tx.id)).as_deref(),
+                expected,
+                "{why}"
+            );
+        }
+        let (_, pending) = recovery_case(1, &[("z", 1, 2), ("b", 3, 2)]);
+        assert_eq!(case_name(pending[0].tx.id), "z");
+        assert!(pending[0].tx.id > pending[1].tx.id, "z has the larger id");
+        assert_eq!(pending[1].slot(), Some(2));
     }
 
     #[test]
