@@ -60,12 +60,12 @@ explore:
 tla:
 	scripts/tlc.sh $(SPECS)
 
-## The harness's own tests (fixtures), then every lesson executed and checked (answers filled in),
-## then the lessons with exercises as the learner gets them (every check cell says "not yet:").
+## The harness's own tests (fixtures), then every lesson executed and checked, each exercise
+## first as the learner gets it (its checks say "not yet:") and then answered (they pass), in one
+## kernel per lesson.
 test-notebooks:
 	$(PYTHON) -m pytest -q scripts/tests
 	$(NOTEBOOKS) check
-	$(NOTEBOOKS) check --learner
 
 ## A cold set-up measured as a new learner meets it (fresh clone, fresh HOME, empty cargo home),
 ## then `make handouts`; prints each step's wall and CPU time. `ARGS=--postbuild` measures Binder's

@@ -10,10 +10,12 @@ Subcommands (run with the project venv: `.venv/bin/python scripts/notebooks.py .
                   cargo alone (no kernel needed: the set-up runs it while evcxr is being built)
   execute [NB..]  run notebooks top to bottom, each in a fresh kernel, and print their timings
   check [NB..]    reject committed outputs/execution counts/foreign kernels and malformed
-                  exercises, then execute (answers filled in) and fail on any cell that does not
-                  compile, errors, panics, writes to stderr or says "not yet:"
+                  exercises, then execute and fail on any cell that does not compile, errors,
+                  panics or writes to stderr; each exercise runs unanswered first (its checks must
+                  say "not yet:"), then answered (its checks, run again, and every later cell
+                  must not): both of the learner's views in one kernel per notebook
   check --learner [NB..]
-                  the same checks, but run the notebooks as a learner gets them (exercises
+                  the same checks, the notebooks run only as a learner gets them (exercises
                   unanswered): every exercise's check cell must say "not yet:", nothing may panic
   handouts        execute every notebook and write build/handouts/*.html plus index.html
   lab             open JupyterLab on notebooks/ with the project-local kernel
@@ -24,14 +26,14 @@ Notebooks run strictly one after another: kernels sharing one target dir race wh
 
 Exercises (README, "Adding a lesson"): a code cell whose first line is `// exercise: NAME` is the
 learner's unanswered version, `// check: NAME` cells judge it (printing "not yet: ..." until it is
-answered), and `// answer: NAME` in the instructor appendix holds the solution. `check`, `execute`
-and `handouts` run the answer in the exercise's place; `check --learner` runs the learner's version.
+answered), and `// answer: NAME` in the instructor appendix holds the solution. `execute` and
+`handouts` run the answer in the exercise's place; `check --learner` runs the learner's version;
+`check` runs both, one after the other, at the exercise's last check cell.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import html
 import json
@@ -291,20 +293,6 @@ def has_exercises(path: Path) -> bool:
         return True
 
 
-def with_answers(nb):
-    """A copy of `nb` in which each exercise cell holds its answer (run by `check`, `execute` and
-    `handouts`, so the build proves every exercise can be solved)."""
-    nb = copy.deepcopy(nb)
-    for name, exercise in find_exercises(nb).items():
-        if len(exercise.cells) != 1 or len(exercise.answers) != 1:
-            continue
-        answer = nb.cells[exercise.answers[0]].source.lstrip().splitlines()[1:]
-        nb.cells[exercise.cells[0]].source = "\n".join(
-            [f"// exercise: {name} (answered: the answer from the instructor appendix)", *answer]
-        )
-    return nb
-
-
 def said_not_yet(cell) -> str | None:
     """The first line a cell printed that starts with "not yet:", if any."""
     for output in cell.get("outputs", []):
@@ -419,19 +407,77 @@ def indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
+# How a run treats exercises: "answers" runs each exercise with its answer in its place (the
+# handouts); "learner" runs them unanswered; "both" (what `check` runs) runs each exercise
+# unanswered, its checks (each must say "not yet:"), then its answer and its checks again (none may).
+MODES = ("answers", "learner", "both")
+
+
+@dataclass
+class Step:
+    """One execution of a code cell: its index, the source run, and what its output must show."""
+
+    index: int
+    source: str
+    # "not yet": a check must say "not yet:"; "right": no line may start with it; None: no rule
+    # about it (a cell run while an exercise is unanswered).
+    expect: str | None
+
+
+def execution_plan(nb, mode: str) -> list[Step]:
+    """The code cells a run executes, in order (answer cells never: they are the appendix)."""
+    exercises = find_exercises(nb)
+    answered = {
+        e.cells[0]: nb.cells[e.answers[0]].source
+        for e in exercises.values()
+        if len(e.cells) == 1 and len(e.answers) == 1
+    }
+    answered = {
+        index: "\n".join(
+            [f"// exercise: {cell_role(nb.cells[index])[1]} (answered: the answer from the "
+             "instructor appendix)", *source.lstrip().splitlines()[1:]]
+        )
+        for index, source in answered.items()
+    }
+    last_check = {e.checks[-1]: e for e in exercises.values() if e.checks and e.cells}
+    open_exercises: set[str] = set()
+    plan: list[Step] = []
+    for index, cell in enumerate(nb.cells):
+        role = cell_role(cell)
+        if cell.cell_type != "code" or (role and role[0] == "answer"):
+            continue
+        kind = role[0] if role else None
+        if mode == "answers":
+            plan.append(Step(index, answered.get(index, cell.source), "right"))
+        elif mode == "learner":
+            plan.append(Step(index, cell.source, "not yet" if kind == "check" else None))
+        elif kind == "exercise":
+            plan.append(Step(index, cell.source, None))
+            open_exercises.add(role[1])
+        elif kind == "check":
+            plan.append(Step(index, cell.source, "not yet"))
+            exercise = last_check.get(index)
+            if exercise is not None and exercise.cells[0] in answered:
+                plan.append(Step(exercise.cells[0], answered[exercise.cells[0]], "right"))
+                plan += [Step(c, nb.cells[c].source, "right") for c in exercise.checks]
+                open_exercises.discard(exercise.name)
+        else:
+            plan.append(Step(index, cell.source, None if open_exercises else "right"))
+    return plan
+
+
 def execute_notebook(
-    path: Path, cell_timeout_s: int = CELL_TIMEOUT_S, verbose: bool = False, learner: bool = False
+    path: Path, cell_timeout_s: int = CELL_TIMEOUT_S, verbose: bool = False, mode: str = "answers"
 ) -> NotebookRun:
     """Runs `path` top to bottom in a fresh kernel started in the notebook's folder (so relative
-    `:dep` paths resolve), stopping at the first failing cell. Exercises run with their answers
-    filled in, and then no cell may say "not yet:"; with `learner`, they run as the learner gets
-    them, and then every check cell must say "not yet:". Answer cells are not run either way."""
+    `:dep` paths resolve), stopping at the first failing cell, its exercises as `mode` says
+    (`MODES`). With answers filled in no cell may say "not yet:"; unanswered, every check cell
+    must. The run's notebook holds each cell's last outputs, in the form last run."""
     from nbclient import NotebookClient
 
     run = NotebookRun(path=path)
     nb = nbformat.read(path, as_version=4)
-    if not learner:
-        nb = with_answers(nb)
+    plan = execution_plan(nb, mode)
     run.nb = nb
     client = NotebookClient(
         nb,
@@ -445,38 +491,40 @@ def execute_notebook(
     try:
         with client.setup_kernel():
             run.kernel_start_s = time.monotonic() - started
-            for index, cell in enumerate(nb.cells):
+            for step in plan:
+                cell = nb.cells[step.index]
+                cell.source = step.source
+                cell.outputs = []
                 role = cell_role(cell)
-                if cell.cell_type != "code" or (role and role[0] == "answer"):
-                    continue
                 cell_started = time.monotonic()
                 error = None
                 try:
-                    client.execute_cell(cell, index)
+                    client.execute_cell(cell, step.index)
                 except Exception as raised:  # CellExecutionError, timeouts, a dead kernel
                     error = raised
                 seconds = time.monotonic() - cell_started
                 collect_late_output(client, cell)
                 first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                run.cells.append(CellTiming(index, first_line, seconds))
+                run.cells.append(CellTiming(step.index, first_line, seconds))
                 if verbose:
-                    print(f"    cell {index:>3}  {run.cells[-1].seconds:6.1f} s  {first_line[:60]}", flush=True)
-                problems = cell_problems(index, cell)
+                    print(f"    cell {step.index:>3}  {seconds:6.1f} s  {first_line[:60]}", flush=True)
+                problems = cell_problems(step.index, cell)
                 if error is not None and not problems:
                     problems = [
-                        f"cell {index} failed: {type(error).__name__}: {strip_ansi(str(error)).strip()}"
+                        f"cell {step.index} failed: {type(error).__name__}: "
+                        f"{strip_ansi(str(error)).strip()}"
                     ]
                 not_yet = said_not_yet(cell)
-                if not learner and not_yet and not problems:
+                if step.expect == "right" and not_yet and not problems:
                     problems = [
-                        f"cell {index} says {not_yet!r} with the answers filled in: an answer in the "
-                        "instructor appendix does not pass its check"
+                        f"cell {step.index} says {not_yet!r} with the answers filled in: an answer "
+                        "in the instructor appendix does not pass its check"
                     ]
-                if learner and role and role[0] == "check" and not not_yet and not problems:
+                if step.expect == "not yet" and not not_yet and not problems:
                     problems = [
-                        f"cell {index} (check: {role[1]}) did not say {NOT_YET!r} with the exercise "
-                        "unanswered: a check must print a line starting with \"not yet:\" and a hint "
-                        "until the learner has answered"
+                        f"cell {step.index} (check: {role[1]}) did not say {NOT_YET!r} with the "
+                        "exercise unanswered: a check must print a line starting with \"not yet:\" "
+                        "and a hint until the learner has answered"
                     ]
                 if problems:
                     run.problems += problems
@@ -533,7 +581,7 @@ def static_problems(path: Path, lint: bool) -> list[str]:
 
 
 def run_all(
-    paths: list[Path], lint: bool, verbose: bool = True, learner: bool = False
+    paths: list[Path], lint: bool, verbose: bool = True, mode: str = "answers"
 ) -> list[NotebookRun]:
     runs = []
     for path in paths:
@@ -541,8 +589,9 @@ def run_all(
         if problems:
             run = NotebookRun(path=path, problems=problems)
         else:
-            print(f"--> {display_path(path)}{' (as the learner gets it)' if learner else ''}", flush=True)
-            run = execute_notebook(path, verbose=verbose, learner=learner)
+            how = {"learner": " (as the learner gets it)", "both": " (exercises unanswered, then answered)"}
+            print(f"--> {display_path(path)}{how.get(mode, '') if has_exercises(path) else ''}", flush=True)
+            run = execute_notebook(path, verbose=verbose, mode=mode)
         status = "ok" if run.ok else "FAILED"
         print(f"    {status} in {run.total_s:.1f} s", flush=True)
         runs.append(run)
@@ -884,11 +933,13 @@ def main(argv: list[str] | None = None) -> int:
         if not paths:
             print("no notebooks found")
             return 0
-        learner = args.command == "check" and args.learner
-        if learner:
+        mode = "answers"
+        if args.command == "check":
+            mode = "learner" if args.learner else "both"
+        if mode == "learner":
             paths = [p for p in paths if has_exercises(p)]
             print(f"{len(paths)} notebook(s) with exercises")
-        return report(run_all(paths, lint=args.command == "check", learner=learner))
+        return report(run_all(paths, lint=args.command == "check", mode=mode))
     if args.command == "handouts":
         return handouts(args.out)
     return 2

@@ -97,7 +97,7 @@ def test_a_foreign_kernel_fails_the_check(checked):
 def as_learner() -> dict[str, notebooks.NotebookRun]:
     """The exercise fixtures that run, checked as the learner gets them (exercises unanswered)."""
     paths = [fixture("exercise"), fixture("exercise_vacuous_check")]
-    runs = notebooks.run_all(paths, lint=True, learner=True)
+    runs = notebooks.run_all(paths, lint=True, mode="learner")
     return {run.path.stem: run for run in runs}
 
 
@@ -133,6 +133,41 @@ def test_a_check_that_passes_an_unanswered_exercise_fails_the_learner_run(as_lea
     run = as_learner["exercise_vacuous_check"]
     assert len(run.problems) == 1, run.problems
     assert run.problems[0].startswith("cell 2 (check: tolerated) did not say 'not yet:'")
+
+
+@pytest.fixture(scope="module")
+def both_ways() -> dict[str, notebooks.NotebookRun]:
+    """The exercise fixtures as `check` runs them: each exercise unanswered, then answered."""
+    paths = [fixture(name) for name in ("exercise", "exercise_vacuous_check", "exercise_wrong_answer")]
+    runs = notebooks.run_all(paths, lint=True, mode="both")
+    return {run.path.stem: run for run in runs}
+
+
+def test_check_runs_each_exercise_unanswered_then_answered_in_one_kernel(both_ways):
+    # The learner's view and the handout's in one pass: the checks say "not yet:" to the
+    # unanswered cell, the answer runs at the exercise's last check, the checks run again and pass.
+    run = both_ways["exercise"]
+    assert run.ok, run.problems
+    # cells 1 and 3 are exercises, 2 and 4 their checks; each answer runs after its one check.
+    assert [cell.index for cell in run.cells] == [1, 2, 1, 2, 3, 4, 3, 4]
+    assert run.cells[2].first_line.startswith("// exercise: tolerated (answered")
+    assert outputs_of(run, 2) == "right: 2 of 5 may fail\n"
+    assert outputs_of(run, 4) == "right: 2 of 3, 3 of 4, 3 of 5\n"
+
+
+def test_check_fails_a_check_that_passes_the_unanswered_exercise(both_ways):
+    run = both_ways["exercise_vacuous_check"]
+    assert len(run.problems) == 1, run.problems
+    assert run.problems[0].startswith("cell 2 (check: tolerated) did not say 'not yet:'")
+
+
+def test_check_fails_an_answer_that_fails_its_check_after_the_learners_view_passed(both_ways):
+    run = both_ways["exercise_wrong_answer"]
+    assert [cell.index for cell in run.cells] == [1, 2, 1, 2]
+    assert run.problems == [
+        "cell 2 says 'not yet: 3 is not it: a majority of 5 is 3' with the answers filled in: "
+        "an answer in the instructor appendix does not pass its check"
+    ]
 
 
 def test_an_answer_that_fails_its_own_check_fails_the_check(checked):
