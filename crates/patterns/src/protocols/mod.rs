@@ -14,12 +14,14 @@
 //! | [`generation_voting`] | *Generation Clock* by majority vote: Paxos's first phase, without values |
 //! | [`paxos`] | single-value *Paxos* with durable acceptors; its [`paxos::Ballot`] (*Generation Clock*) and acceptor rules serve the whole Paxos family |
 //! | [`paxos_log`] | the *Replicated Log* as one Paxos instance per index; the log, its key-value state machine and its invariants serve Multi-Paxos too |
+//! | [`multi_paxos`] | *Multi-Paxos*: a *Leader* runs phase 1 once for every index; elected by hand, on request, or by *HeartBeat* timeouts |
 //! | [`raft`] | *Leader and Followers*, *Replicated Log*, *High-Water Mark*: Raft |
 
 pub mod counter;
 pub mod echo;
 pub mod generation_voting;
 pub mod kv;
+pub mod multi_paxos;
 pub mod naive_replication;
 pub mod paxos;
 pub mod paxos_log;
@@ -37,6 +39,8 @@ pub fn catalog() -> Vec<Box<dyn crate::explore::Protocol>> {
         Box::new(generation_voting::Explorer::default()),
         Box::new(paxos::Explorer::default()),
         Box::new(paxos_log::Explorer::default()),
+        Box::new(multi_paxos::Explorer::default()),
+        Box::new(multi_paxos::Explorer::heartbeats()),
         Box::new(raft::Explorer),
     ]
 }

@@ -3,7 +3,7 @@
 //! A Paxos log that walks every request from index 1 runs both phases again at every index it
 //! passes (spec §5.2 item 8): its cost grows with the log. Starting at the first index not known
 //! chosen makes it constant, and Multi-Paxos' stable leader halves it again (no prepare per
-//! entry).
+//! entry): [`crate::protocols::multi_paxos::cost`] puts the three side by side.
 
 use super::{Config, PaxosLog};
 use crate::node::{Node, NodeInit};

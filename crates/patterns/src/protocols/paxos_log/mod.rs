@@ -34,14 +34,17 @@
 //! chosen, not at 0; value identity is the request id; a learner accepts a commit whatever it
 //! promised (a chosen value is chosen; the reference refused commits from lower generations);
 //! ballots are unique across servers; promises, accepts and chosen values are persisted; a
-//! proposer that runs out of attempts answers its client. Multi-Paxos then removes the per-index
-//! prepare altogether.
+//! proposer that runs out of attempts answers its client. Multi-Paxos
+//! ([`super::multi_paxos`]) then removes the per-index prepare altogether.
 
 pub mod cost;
+pub mod exercise;
 mod explore;
+mod figures;
 mod log;
 
 pub use explore::{Explorer, LogWatch, ReplicatedLog, check_kv_history, kv_operations};
+pub use figures::log_grid;
 pub use log::{Command, Entry, KvStore, Log, Record, execute, records, replay, write};
 
 use crate::message_kinds;
