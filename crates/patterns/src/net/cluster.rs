@@ -9,12 +9,14 @@
 //! simulated one.
 
 use super::block_on;
-use super::frame::{FRAME_BYTES_MAX, Frame, encode, read_frame};
+use super::frame::{Frame, encode, read_frame};
+use super::journal::{Journal, JournalEntry};
 use super::runtime::{Factory, FrameOf, NodeSpec, NodeThread, spawn_node};
+use super::settings::Settings;
 use crate::history::{EventType, History};
 use crate::node::{Node, NodeInit, ProcessId, ReplyOf, Tick};
 use crate::sim::clients::{Clients, Next};
-use crate::sim::{ClientPolicy, OpHandle, Outcome, node_name};
+use crate::sim::{OpHandle, Outcome, node_name};
 use crate::wal::ScratchDir;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,55 +24,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-/// Settings of a cluster, each with its default.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// The wall duration of one tick: timers and timeouts count ticks (default 10 ms).
-    pub tick: Duration,
-    /// The largest frame a node accepts (default 1 MiB).
-    pub frame_bytes_max: usize,
-    /// Whether a sync is an fsync (default yes).
-    pub fsync: bool,
-    /// The address nodes listen on (default 127.0.0.1: nothing outside this machine reaches them).
-    pub bind: IpAddr,
-    /// Where the nodes keep their files (default: a temporary directory removed with the cluster).
-    pub data_dir: Option<PathBuf>,
-    /// The seed of the nodes' random streams and of the workload.
-    pub seed: u64,
-    /// The clients, by name (default alice, bob, carol, dave, eve).
-    pub clients: Vec<String>,
-    /// How clients wait, retry and follow redirects; its ticks are this cluster's ticks.
-    pub client_policy: ClientPolicy,
-    /// Print the journal's errors on stderr as they happen (default no: see [`Cluster::journal`]).
-    pub log_to_stderr: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            tick: Duration::from_millis(10),
-            frame_bytes_max: FRAME_BYTES_MAX,
-            fsync: true,
-            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            data_dir: None,
-            seed: 0,
-            clients: ["alice", "bob", "carol", "dave", "eve"]
-                .map(String::from)
-                .to_vec(),
-            client_policy: ClientPolicy::default(),
-            log_to_stderr: false,
-        }
-    }
-}
 
 /// What went wrong with a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,48 +73,6 @@ impl fmt::Display for NetError {
 }
 
 impl std::error::Error for NetError {}
-
-/// One line of a cluster's journal.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JournalEntry {
-    pub node: String,
-    pub text: String,
-}
-
-/// What the nodes of a cluster report: refused frames, failed disks, kills and restarts.
-#[derive(Clone, Debug, Default)]
-pub struct Journal {
-    entries: Arc<Mutex<Vec<JournalEntry>>>,
-    echo: bool,
-}
-
-impl Journal {
-    pub(crate) fn error(&self, node: &str, text: String) {
-        if self.echo {
-            eprintln!("[{node}] {text}");
-        }
-        self.note(node, text);
-    }
-
-    fn note(&self, node: &str, text: String) {
-        let entry = JournalEntry {
-            node: node.to_string(),
-            text,
-        };
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(entry);
-    }
-
-    /// Everything noted so far.
-    pub fn entries(&self) -> Vec<JournalEntry> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
 
 enum DataDir {
     Scratch(ScratchDir),
@@ -323,10 +242,7 @@ impl<N: Node + 'static> Cluster<N> {
             .map(|l| l.local_addr())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| NetError::Io(e.to_string()))?;
-        let journal = Journal {
-            entries: Arc::default(),
-            echo: settings.log_to_stderr,
-        };
+        let journal = Journal::new(settings.log_to_stderr);
         let record = Record {
             clients: Clients::new(
                 nodes,

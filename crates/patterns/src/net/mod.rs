@@ -23,13 +23,15 @@
 
 pub mod cluster;
 pub mod frame;
+mod journal;
 mod runtime;
+mod settings;
 pub mod storage;
 
-pub use cluster::{
-    Cluster, Journal, JournalEntry, NetError, RunReport, Settings, Workload, quantile,
-};
+pub use cluster::{Cluster, NetError, RunReport, Workload, quantile};
+pub use journal::{Journal, JournalEntry};
 pub use runtime::Factory;
+pub use settings::Settings;
 pub use storage::FileStorage;
 
 use std::future::Future;

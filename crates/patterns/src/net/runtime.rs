@@ -12,8 +12,9 @@
 //! Stopping the node drops the runtime and with it every task and socket: nothing outlives it, and
 //! what the write-ahead log had not synced is lost, as when a process is killed.
 
-use super::cluster::{Journal, Settings};
 use super::frame::{Frame, encode, read_frame};
+use super::journal::Journal;
+use super::settings::Settings;
 use super::storage::{FileStorage, bump_incarnation, storage_dir};
 use crate::node::{Action, Host, Node, NodeInit, ProcessId, ReplyOf, RequestId, Runtime, Tick};
 use rand::SeedableRng;
