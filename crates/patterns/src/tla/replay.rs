@@ -4,7 +4,8 @@
 //! how its spec's actions become simulator events.
 
 use crate::node::{Node, ProcessId, Tick};
-use crate::sim::{Fault, SimError, Simulation, Trace, TraceEvent};
+use crate::sim::{DropReason, Fault, MessageId, SimError, Simulation, Trace, TraceEvent};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Why a trace cannot be replayed.
@@ -74,10 +75,23 @@ pub fn steps_table(steps: &[ReplayStep], violations: &[(usize, String)]) -> Stri
     out
 }
 
-/// The run's trace without the holds and drop rules that paced it, with each model step noted
-/// on the lane of the first node its outcome names: what a diagram of a replay draws.
+/// The run's trace without the holds and drop rules that paced it, and without the messages
+/// those rules dropped (what the model never delivers), with each model step noted on the lane
+/// of the first node its outcome names: what a diagram of a replay draws.
 pub fn run_trace<N: Node>(sim: &Simulation<N>, steps: &[ReplayStep]) -> Trace {
     let full = sim.trace();
+    let ruled_out: BTreeSet<MessageId> = full
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Drop {
+                message,
+                reason: DropReason::Rule,
+                ..
+            } => Some(*message),
+            _ => None,
+        })
+        .collect();
     let note = |step: &ReplayStep| {
         let node = sim
             .node_names()
@@ -92,17 +106,18 @@ pub fn run_trace<N: Node>(sim: &Simulation<N>, steps: &[ReplayStep]) -> Trace {
             text: format!("TLC {}: {}", step.number, step.action),
         }
     };
-    let pacing = |e: &TraceEvent| {
-        matches!(
-            e,
-            TraceEvent::Fault {
-                fault: Fault::Hold { .. }
-                    | Fault::Release { .. }
-                    | Fault::HoldSync { .. }
-                    | Fault::DropKind { .. },
-                ..
-            }
-        )
+    let pacing = |e: &TraceEvent| match e {
+        TraceEvent::Fault { fault, .. } => matches!(
+            fault,
+            Fault::Hold { .. }
+                | Fault::Release { .. }
+                | Fault::HoldSync { .. }
+                | Fault::DropKind { .. }
+        ),
+        TraceEvent::Send { message, .. } | TraceEvent::Drop { message, .. } => {
+            ruled_out.contains(message)
+        }
+        _ => false,
     };
     let mut notes = steps.iter().peekable();
     let mut events = Vec::with_capacity(full.events.len() + steps.len());

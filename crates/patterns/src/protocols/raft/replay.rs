@@ -16,7 +16,8 @@
 //! | `Restart(s)`, `RestartForgetting(s)` | s crashes and restarts from its disk |
 //!
 //! Every link between servers is held, and a step releases the one it needs; AppendEntries are
-//! dropped (the model has no log), and so is every request the trace never delivers. A server
+//! dropped (the model has no log), and so is every request the trace never delivers; candidates
+//! do not remind and leaders do not beat (the model sends each request once). A server
 //! that times out twice in the trace cannot be scheduled this way and is refused. The model has
 //! no log, so the replay turns off the leader's start-of-term no-op: with it, the restarted
 //! leader's log would be ahead of the next candidate's and the election restriction, not the
@@ -323,14 +324,16 @@ pub fn replay(
         })
         .collect();
 
+    // No reminders from candidates and no heartbeats: the model sends each request once.
     let config = Config {
         start_of_term_noop: false,
+        heartbeat_interval_ticks: NEVER_TICKS,
         ..config
     };
     let schedule = timeouts.clone();
     let sim = Builder::new()
         .nodes(nodes.iter().copied())
-        .clients(["alice"])
+        .clients(Vec::<String>::new())
         .latency(Latency::Fixed(1))
         .build(move |init| {
             let timeout = schedule.get(&init.name).copied().unwrap_or(NEVER_TICKS);
@@ -368,7 +371,9 @@ pub fn replay(
     for (k, (number, m)) in steps.iter().enumerate() {
         driver.number = *number;
         let tick = base + k as Tick * GAP_TICKS;
-        driver.run_until(tick - 1);
+        // A timeout fires at its step's tick on its own; every other step acts at that tick.
+        let timeout = matches!(m, Move::Timeout { .. });
+        driver.run_until(if timeout { tick - 1 } else { tick });
         let (outcome, followed) = match m {
             Move::Timeout { server, term } => {
                 let n = node(server)?;
