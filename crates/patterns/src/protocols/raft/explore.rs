@@ -114,17 +114,7 @@ impl Explorable for Explorer {
     }
 
     fn operations(&self, _variant: &Variant) -> Operations<Raft> {
-        // Two keys, four values: writes repeat and compare-and-sets meet.
-        Box::new(
-            KvMix {
-                keys: 2,
-                values: 4,
-                reads: 2,
-                writes: 2,
-                cas: 1,
-            }
-            .generator(),
-        )
+        Box::new(WORKLOAD.generator())
     }
 
     fn plan(&self, _variant: &Variant) -> RunPlan {
@@ -147,6 +137,16 @@ impl Explorable for Explorer {
         check_history(history)
     }
 }
+
+/// The explorer's clients' operations: two keys and four values, so that writes repeat and
+/// compare-and-sets meet; reads, writes and compare-and-sets 2 : 2 : 1.
+pub const WORKLOAD: KvMix = KvMix {
+    keys: 2,
+    values: 4,
+    reads: 2,
+    writes: 2,
+    cas: 1,
+};
 
 /// Judges a Raft run's history: linearizable, key by key, as compare-and-set registers that start
 /// empty. A read of `nil` is a real value here (the key had never been written), not Knossos's

@@ -1,13 +1,16 @@
 //! What Raft costs, measured on the simulator: how long an election takes for a given timeout range
 //! (the paper's Figure 16), and messages, latency and unavailability on a steady workload.
 
-use super::explore::Explorer;
+use super::explore::{Explorer, WORKLOAD};
 use super::figures::current_leader;
 use super::{Config, Raft};
-use crate::explore::{Explorable, Stats};
+use crate::explore::{Explorable, Operations, Stats};
 use crate::history::EventType;
-use crate::node::Tick;
-use crate::sim::{Builder, Fault, Latency, RunPlan, SimError, Simulation, TraceLevel, node_name};
+use crate::node::{Node, NodeInit, Tick};
+use crate::protocols::kv::KvOp;
+use crate::sim::{
+    Builder, Fault, Latency, RandomRun, RunPlan, SimError, Simulation, TraceLevel, node_name,
+};
 
 /// How an election went.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -73,6 +76,9 @@ fn highest_term(sim: &Simulation<Raft>) -> u64 {
 /// the leader crashes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Efficiency {
+    /// Operations completed `:ok` over the fault-free runs (clients send their next operation
+    /// when the last one ends, so more is faster; a request refused at once is not counted).
+    pub operations_completed: u64,
     /// Messages sent (client requests and replies, heartbeats and a leader's acknowledgements to
     /// itself included) per operation completed `:ok`.
     pub messages_per_operation: f64,
@@ -85,6 +91,18 @@ pub struct Efficiency {
 /// Measures Raft configured as `config` over `seeds` runs of the explorer's workload (four clients
 /// at random servers, 300 ticks), without faults; then again with the leader crashed at tick 150.
 pub fn efficiency(config: &Config, seeds: u64) -> Result<Efficiency, SimError> {
+    let config = config.clone();
+    efficiency_of(move |_| Raft::new(config.clone()), Raft::is_leader, seeds)
+}
+
+/// [`efficiency`] for any leader-based key-value protocol, on the same workload and network as
+/// Raft's (so that a lesson can set Raft and Multi-Paxos side by side): `leads` says whether a
+/// server believes it leads; the crash at tick 150 takes the one that does, if exactly one does.
+pub fn efficiency_of<N: Node<Operation = KvOp> + 'static>(
+    factory: impl Fn(&NodeInit) -> N + Clone + 'static,
+    leads: fn(&N) -> bool,
+    seeds: u64,
+) -> Result<Efficiency, SimError> {
     let explorer = Explorer;
     let variant = explorer.variants().remove(0);
     let plan = RunPlan {
@@ -96,23 +114,27 @@ pub fn efficiency(config: &Config, seeds: u64) -> Result<Efficiency, SimError> {
     let mut outages = Vec::new();
     for seed in 0..seeds {
         let build = || {
-            let config = config.clone();
             explorer
                 .builder(&variant)
                 .seed(seed)
                 .trace(TraceLevel::Off)
-                .build(move |_| Raft::new(config.clone()))
+                .build(factory.clone())
         };
-        let mut run =
-            crate::sim::RandomRun::new(build()?, explorer.operations(&variant), plan.clone());
+        let operations = || -> Operations<N> { Box::new(WORKLOAD.generator()) };
+        let mut run = RandomRun::new(build()?, operations(), plan.clone());
         run.finish()?;
         stats.add(&run);
 
-        let mut run =
-            crate::sim::RandomRun::new(build()?, explorer.operations(&variant), plan.clone());
+        let mut run = RandomRun::new(build()?, operations(), plan.clone());
         run.run_to(150)?;
-        if let Some(leader) = current_leader(&run.sim) {
-            run.sim.inject(Fault::crash(&leader))?;
+        let leaders: Vec<String> = run
+            .sim
+            .running_nodes()
+            .filter(|(_, n)| leads(n))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if let [leader] = leaders.as_slice() {
+            run.sim.inject(Fault::crash(leader))?;
             let crashed_at = run.sim.now();
             run.finish()?;
             let events = &run.sim.history().events;
@@ -135,6 +157,7 @@ pub fn efficiency(config: &Config, seeds: u64) -> Result<Efficiency, SimError> {
     }
     let summary = stats.summary();
     Ok(Efficiency {
+        operations_completed: summary.completed_operations,
         messages_per_operation: summary.messages_per_operation,
         latency_p50_ticks: summary.latency_p50_ticks,
         latency_p99_ticks: summary.latency_p99_ticks,
