@@ -173,6 +173,26 @@ pub struct Difference {
     pub after: Option<Value>,
 }
 
+impl fmt::Display for Difference {
+    /// As a table of changes reads it, after the variable's name: `[a1].promised: 0 → 1` (a
+    /// function's argument in brackets, a record's field after a dot), `: + x` for a set element
+    /// or key that appeared, `: - x` for one that went.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.path {
+            match step {
+                Value::Str(field) => write!(f, ".{field}")?,
+                other => write!(f, "[{other}]")?,
+            }
+        }
+        match (&self.before, &self.after) {
+            (Some(before), Some(after)) => write!(f, ": {before} → {after}"),
+            (None, Some(after)) => write!(f, ": + {after}"),
+            (Some(before), None) => write!(f, ": - {before}"),
+            (None, None) => f.write_str(": unchanged"),
+        }
+    }
+}
+
 /// What changed from `before` to `after`, as precisely as the shapes allow: through functions,
 /// records and sequences key by key, sets element by element, and otherwise the whole value.
 /// This is how a replay recovers an action's arguments, which TLC's trace does not print: a
@@ -699,6 +719,11 @@ mod tests {
                 },
             ]
         );
+        let shown: Vec<String> = diff(&before, &after)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(shown, [".mem[n2]: 0 → 3", ".sent: + 2"]);
         assert!(diff(&before, &before).is_empty());
         let shape_change = diff(&Value::Int(1), &Value::Str("1".into()));
         assert_eq!(shape_change.len(), 1);
