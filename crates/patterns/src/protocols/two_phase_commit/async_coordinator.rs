@@ -19,10 +19,14 @@ use super::{
     Step, Transaction, TxId, Vote, Votes, Work, backoff, commit_message, decide, latest,
     needs_recovery, plan,
 };
+use crate::exercise::attempt;
 use crate::node::majority;
 use crate::node::{AsyncContext, Context, Node, ProcessId, Quorum, QuorumState, RequestId, Shared};
 use crate::protocols::counter::{CounterOp, CounterReply};
 use rand::Rng;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 /// How the two-phase coordinator is written.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -33,11 +37,18 @@ pub enum Style {
     HandWritten,
 }
 
+/// A get coordinator written in a lesson, as straight-line `async` code: it asks the servers and
+/// returns the client's answer. (A function returning a boxed future: an `async fn` is passed as
+/// `|io, key| Box::pin(get(io, key))`.)
+pub type GetCoordinator =
+    fn(AsyncContext<AsyncServer>, String) -> Pin<Box<dyn Future<Output = CounterReply>>>;
+
 /// A server whose coordinators run as coroutines. Its participant state is a [`Replica`] held in a
 /// [`Shared`] handle, so the coroutines can reach it between two `.await`s.
 pub struct AsyncServer {
     replica: Shared<Replica>,
     style: Style,
+    get: Option<GetCoordinator>,
 }
 
 impl AsyncServer {
@@ -45,6 +56,15 @@ impl AsyncServer {
         AsyncServer {
             replica: Shared::new(Replica::new(config)),
             style: Style::Async,
+            get: None,
+        }
+    }
+
+    /// A server whose gets run `get`, a coordinator written in a lesson's exercise.
+    pub fn with_get(config: Config, get: GetCoordinator) -> AsyncServer {
+        AsyncServer {
+            get: Some(get),
+            ..AsyncServer::new(config)
         }
     }
 
@@ -109,6 +129,37 @@ async fn read(
         return three_phase(io, replica, request, key, Work::Get, jitter).await;
     }
     io.reply(request, CounterReply::Value { value: base.value });
+}
+
+/// Runs a lesson's get coordinator and answers with what it returns. A panic in it (a `todo!()`)
+/// is caught where it is polled and answered as a failure, so the run goes on.
+async fn lesson_get(
+    io: AsyncContext<AsyncServer>,
+    request: RequestId,
+    key: String,
+    get: GetCoordinator,
+) {
+    let reply = match Caught(get(io.clone(), key)).await {
+        Ok(reply) => reply,
+        Err(why) => CounterReply::failed(&format!("the get panicked: {why}")),
+    };
+    io.reply(request, reply);
+}
+
+/// A future whose panics become an `Err` with the panic's message.
+struct Caught<F>(F);
+
+impl<F: Future + Unpin> Future for Caught<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.get_mut().0;
+        match attempt(|| Pin::new(inner).poll(cx)) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(why) => Poll::Ready(Err(why)),
+        }
+    }
 }
 
 /// How many accepts a two-phase coordinator needs.
@@ -374,6 +425,9 @@ impl Node for AsyncServer {
         };
         let (key, delta) = match op {
             CounterOp::Get { key } => {
+                if let Some(get) = self.get {
+                    return ctx.spawn(move |io| lesson_get(io, request, key, get));
+                }
                 return ctx.spawn(|io| read(io, replica, request, key, jitter));
             }
             CounterOp::Increment { key, delta } => (key, delta),

@@ -1,15 +1,19 @@
-//! The lesson's exercise: "which pending operation must a recovering coordinator complete
-//! first?", written by the learner, judged by the crate's own table ([`RECOVERY_CASES`]) and by
-//! explorer seeds on which wrong rules lose or change a decided increment. A check never panics:
-//! the learner's code runs through [`attempt`], and the answer is `right: …` or `not yet: …`
-//! with what went wrong.
+//! The lessons' exercises. Two- and three-phase commit: "which pending operation must a
+//! recovering coordinator complete first?", written by the learner, judged by the crate's own
+//! table ([`RECOVERY_CASES`]) and by explorer seeds on which wrong rules lose or change a decided
+//! increment. Continuations: a get coordinator written as straight-line `async` code
+//! ([`GetCoordinator`]), judged by three scenarios and by explorer seeds. A check never panics:
+//! the learner's code runs through [`attempt`] (a get's panics are caught where it is polled),
+//! and the answer is `right: …` or `not yet: …` with what went wrong.
 
 use super::{
-    CounterState, Prepared, RECOVERY_CASES, RecoveryRule, RecoveryRuleExplorer, case_name,
-    recovery_case,
+    AsyncServer, CommitKind, Config, CounterState, GetCoordinator, GetExplorer, Prepared,
+    RECOVERY_CASES, RecoveryRule, RecoveryRuleExplorer, case_name, recovery_case,
 };
 use crate::exercise::attempt;
-use crate::explore::{self, Settings};
+use crate::explore::{self, Explorable, Settings};
+use crate::protocols::counter::{CounterOp, CounterReply};
+use crate::sim::{Builder, Scenario};
 
 /// Seeds of `patterns explore three-phase-commit` on which wrong rules break an invariant or the
 /// counter's linearizability: completing nothing fails on seed 5 (and on half of all seeds), the
@@ -83,10 +87,96 @@ pub fn check_recovery_rule(rule: RecoveryRule) -> Result<String, String> {
     ))
 }
 
+/// Seeds of `patterns explore two-phase-commit` on which wrong gets (one that reads only its own
+/// copy, one that takes the first reply: each fails on about half of all seeds) return a value
+/// the history cannot explain.
+pub const GET_SEEDS: &[u64] = &[0];
+
+/// One scenario for a learner's get: a story, the value bob's get must return, and what a get
+/// that returns anything else has missed.
+fn get_scenario(which: usize) -> (Scenario<AsyncServer>, i64, &'static str) {
+    let start = Scenario::<AsyncServer>::new("a learner's get");
+    match which {
+        0 => (
+            start
+                .invoke("alice", "athens", CounterOp::increment("c", 2))
+                .run_for(5)
+                .invoke("bob", "cyrene", CounterOp::get("c")),
+            2,
+            "after alice's +2 has committed everywhere, bob's get at cyrene must read 2",
+        ),
+        1 => (
+            start
+                .drop_kind(CommitKind::Accept, "athens", "cyrene")
+                .drop_kind(CommitKind::Commit, "athens", "cyrene")
+                .invoke("alice", "athens", CounterOp::increment("c", 3))
+                .run_for(5)
+                .invoke("bob", "cyrene", CounterOp::get("c")),
+            3,
+            "cyrene missed alice's +3, which a majority committed: a get asks a majority and \
+             answers the newest committed state among them",
+        ),
+        _ => (
+            start
+                .invoke("alice", "athens", CounterOp::increment("c", 4))
+                .run_for(5)
+                .crash("cyrene")
+                .invoke("bob", "athens", CounterOp::get("c")),
+            4,
+            "with cyrene down, a get that waits for every server never answers: a majority is \
+             enough",
+        ),
+    }
+}
+
+/// Judges a get coordinator: three scenarios on a two-phase cluster whose gets run it, then
+/// replays of the explorer's seeds.
+pub fn check_get(get: GetCoordinator) -> Result<String, String> {
+    for which in 0..3 {
+        let (scenario, value, why) = get_scenario(which);
+        let run = scenario
+            .play(Builder::new(), move |_| {
+                AsyncServer::with_get(Config::two_phase(), get)
+            })
+            .map_err(|e| format!("not yet: the scenario could not run: {e}"))?;
+        match run.last_reply("bob") {
+            Some(CounterReply::Value { value: read }) if *read == value => {}
+            Some(CounterReply::Failed { reason, .. }) if reason.starts_with("the get panicked") => {
+                return Err(format!("not yet: {reason}: write its body"));
+            }
+            other => {
+                let got = other.map_or("nothing".to_string(), |r| r.to_string());
+                return Err(format!("not yet: your get answered {got}; {why}"));
+            }
+        }
+    }
+    for &seed in GET_SEEDS {
+        let settings = Settings {
+            first_seed: seed,
+            seeds: 1,
+            shrink: false,
+            stop_at_first: true,
+        };
+        let found = explore::search(&GetExplorer(get), "correct", &settings)
+            .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
+        if let Some((_, property)) = found.failures.first() {
+            return Err(format!(
+                "not yet: the three scenarios pass, but explorer seed {seed} still fails: \
+                 {property}"
+            ));
+        }
+    }
+    let name = GetExplorer(get).name();
+    Ok(format!(
+        "right: three scenarios, and {name} seeds {GET_SEEDS:?} with your get in every server"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::two_phase_commit::complete_first;
+    use crate::node::{AsyncContext, Quorum, QuorumState};
+    use crate::protocols::two_phase_commit::{CommitMessage, complete_first, latest};
 
     #[test]
     fn the_crates_rule_is_right_and_wrong_ones_are_not_yet() {
@@ -118,6 +208,89 @@ mod tests {
         }
     }
 
+    /// The lesson's answer: ask everyone, await a majority, answer the newest committed state.
+    async fn get(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
+        let majority = Quorum::majority(io.cluster_size());
+        let replies = io
+            .request(io.cluster(), 30, move |correlation| CommitMessage::Read {
+                correlation,
+                key: key.clone(),
+            })
+            .quorum(majority, |reply| {
+                matches!(reply, CommitMessage::ReadResponse { .. })
+            })
+            .await;
+        if replies.state() != QuorumState::Reached {
+            return CounterReply::failed("no majority answered in time");
+        }
+        let states = replies.accepted().values().filter_map(|reply| match reply {
+            CommitMessage::ReadResponse { committed, .. } => Some(committed),
+            _ => None,
+        });
+        CounterReply::Value {
+            value: latest(states).value,
+        }
+    }
+
+    /// Wrong: only this server's copy.
+    async fn own_copy(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
+        let me = io.id();
+        let mut round = io.request(vec![me], 30, move |correlation| CommitMessage::Read {
+            correlation,
+            key: key.clone(),
+        });
+        match round.next_reply().await {
+            Some((_, CommitMessage::ReadResponse { committed, .. })) => CounterReply::Value {
+                value: committed.value,
+            },
+            _ => CounterReply::failed("no answer"),
+        }
+    }
+
+    /// Wrong: every server must answer.
+    async fn everyone(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
+        let all = Quorum::of(io.cluster_size(), io.cluster_size());
+        let replies = io
+            .request(io.cluster(), 30, move |correlation| CommitMessage::Read {
+                correlation,
+                key: key.clone(),
+            })
+            .quorum(all, |_| true)
+            .await;
+        if replies.state() != QuorumState::Reached {
+            return CounterReply::failed("not everyone answered in time");
+        }
+        let states = replies.accepted().values().filter_map(|reply| match reply {
+            CommitMessage::ReadResponse { committed, .. } => Some(committed),
+            _ => None,
+        });
+        CounterReply::Value {
+            value: latest(states).value,
+        }
+    }
+
+    #[test]
+    fn the_lessons_get_is_right_and_wrong_ones_are_not_yet() {
+        let right = check_get(|io, key| Box::pin(get(io, key))).unwrap();
+        assert!(right.starts_with("right:"), "{right}");
+        let unanswered: GetCoordinator = |_, _| Box::pin(async { todo!() });
+        let answer = check_get(unanswered).unwrap_err();
+        assert!(answer.starts_with("not yet: the get panicked"), "{answer}");
+        for (wrong, hint) in [
+            (
+                (|io, key| Box::pin(own_copy(io, key))) as GetCoordinator,
+                "asks a majority",
+            ),
+            (
+                |io, key| Box::pin(everyone(io, key)),
+                "a majority is enough",
+            ),
+        ] {
+            let answer = check_get(wrong).unwrap_err();
+            assert!(answer.contains(hint), "{hint}: {answer}");
+        }
+    }
+
     #[test]
     fn each_seed_catches_a_wrong_rule_the_table_aside() {
         let wrong: [(RecoveryRule, u64); 3] = [
@@ -137,6 +310,36 @@ mod tests {
             };
             let found = explore::search(&RecoveryRuleExplorer(rule), "correct", &settings).unwrap();
             assert!(found.counterexample.is_some(), "seed {seed}");
+        }
+    }
+
+    async fn first_reply(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
+        let mut round = io.request(io.cluster(), 30, move |correlation| CommitMessage::Read {
+            correlation,
+            key: key.clone(),
+        });
+        match round.next_reply().await {
+            Some((_, CommitMessage::ReadResponse { committed, .. })) => CounterReply::Value {
+                value: committed.value,
+            },
+            _ => CounterReply::failed("no answer"),
+        }
+    }
+
+    #[test]
+    fn the_get_seed_catches_wrong_gets_the_scenarios_aside() {
+        for get in [
+            (|io, key| Box::pin(own_copy(io, key))) as GetCoordinator,
+            |io, key| Box::pin(first_reply(io, key)),
+        ] {
+            let settings = Settings {
+                first_seed: GET_SEEDS[0],
+                seeds: 1,
+                shrink: false,
+                stop_at_first: true,
+            };
+            let found = explore::search(&GetExplorer(get), "correct", &settings).unwrap();
+            assert!(found.counterexample.is_some());
         }
     }
 }

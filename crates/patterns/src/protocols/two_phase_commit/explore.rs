@@ -1,6 +1,7 @@
 //! Exploration: `patterns explore two-phase-commit` and `three-phase-commit`, and the invariants
 //! every step of every run must keep.
 
+use super::async_coordinator::GetCoordinator;
 use super::{
     AsyncServer, Config, Origin, Outcome, Record, Recovery, RecoveryRule, Replica, Server, TxId,
 };
@@ -340,6 +341,51 @@ impl Explorable for RecoveryRuleExplorer {
     }
 
     fn invariants(&self, _: &Variant) -> Option<Observer<Server>> {
+        Some(invariants())
+    }
+
+    fn check(&self, history: &History) -> Result<Report, HistoryError> {
+        check_counter(history)
+    }
+}
+
+/// The correct two-phase commit on coroutines, its gets run by a coordinator written in a lesson
+/// (`AsyncServer::with_get`): the exercise replays seeds on which wrong gets fail.
+pub struct GetExplorer(pub GetCoordinator);
+
+impl Explorable for GetExplorer {
+    type Node = AsyncServer;
+
+    fn name(&self) -> &'static str {
+        TwoPhaseExplorer.name()
+    }
+
+    fn summary(&self) -> &'static str {
+        "two-phase commit on coroutines with a get written in a lesson"
+    }
+
+    fn variants(&self) -> Vec<Variant> {
+        TwoPhaseExplorer.variants()
+    }
+
+    fn builder(&self, _: &Variant) -> Builder {
+        builder()
+    }
+
+    fn node(&self, _: &Variant) -> Factory<AsyncServer> {
+        let get = self.0;
+        Box::new(move |_| AsyncServer::with_get(Config::two_phase(), get))
+    }
+
+    fn operations(&self, _: &Variant) -> Operations<AsyncServer> {
+        Box::new(CounterMix::default().generator())
+    }
+
+    fn plan(&self, _: &Variant) -> RunPlan {
+        plan()
+    }
+
+    fn invariants(&self, _: &Variant) -> Option<Observer<AsyncServer>> {
         Some(invariants())
     }
 

@@ -74,9 +74,10 @@ mod explore;
 pub mod hand_written;
 mod server;
 
-pub use async_coordinator::AsyncServer;
+pub use async_coordinator::{AsyncServer, GetCoordinator};
 pub use explore::{
-    AsyncExplorer, RecoveryRuleExplorer, ThreePhaseExplorer, TwoPhaseExplorer, invariants,
+    AsyncExplorer, GetExplorer, RecoveryRuleExplorer, ThreePhaseExplorer, TwoPhaseExplorer,
+    invariants,
 };
 pub use server::Server;
 
