@@ -175,7 +175,7 @@ pub fn check_get(get: GetCoordinator) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::{AsyncContext, Quorum, QuorumState};
+    use crate::node::{AsyncContext, ProcessId, Quorum, QuorumState};
     use crate::protocols::two_phase_commit::{CommitMessage, complete_first, latest};
 
     #[test]
@@ -210,18 +210,23 @@ mod tests {
 
     /// The lesson's answer: ask everyone, await a majority, answer the newest committed state.
     async fn get(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
-        let majority = Quorum::majority(io.cluster_size());
+        let majority = io.cluster_size() / 2 + 1;
+        newest_of(io, key, majority).await
+    }
+
+    /// Asks every server and answers the newest committed state once `needed` of them answered.
+    async fn newest_of(io: AsyncContext<AsyncServer>, key: String, needed: usize) -> CounterReply {
         let replies = io
             .request(io.cluster(), 30, move |correlation| CommitMessage::Read {
                 correlation,
                 key: key.clone(),
             })
-            .quorum(majority, |reply| {
+            .quorum(Quorum::of(needed, io.cluster_size()), |reply| {
                 matches!(reply, CommitMessage::ReadResponse { .. })
             })
             .await;
         if replies.state() != QuorumState::Reached {
-            return CounterReply::failed("no majority answered in time");
+            return CounterReply::failed("too few answered in time");
         }
         let states = replies.accepted().values().filter_map(|reply| match reply {
             CommitMessage::ReadResponse { committed, .. } => Some(committed),
@@ -234,8 +239,17 @@ mod tests {
 
     /// Wrong: only this server's copy.
     async fn own_copy(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
-        let me = io.id();
-        let mut round = io.request(vec![me], 30, move |correlation| CommitMessage::Read {
+        let me = vec![io.id()];
+        first_of(io, me, key).await
+    }
+
+    /// Wrong: the first answer among `asked`, whoever gives it.
+    async fn first_of(
+        io: AsyncContext<AsyncServer>,
+        asked: Vec<ProcessId>,
+        key: String,
+    ) -> CounterReply {
+        let mut round = io.request(asked, 30, move |correlation| CommitMessage::Read {
             correlation,
             key: key.clone(),
         });
@@ -249,24 +263,8 @@ mod tests {
 
     /// Wrong: every server must answer.
     async fn everyone(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
-        let all = Quorum::of(io.cluster_size(), io.cluster_size());
-        let replies = io
-            .request(io.cluster(), 30, move |correlation| CommitMessage::Read {
-                correlation,
-                key: key.clone(),
-            })
-            .quorum(all, |_| true)
-            .await;
-        if replies.state() != QuorumState::Reached {
-            return CounterReply::failed("not everyone answered in time");
-        }
-        let states = replies.accepted().values().filter_map(|reply| match reply {
-            CommitMessage::ReadResponse { committed, .. } => Some(committed),
-            _ => None,
-        });
-        CounterReply::Value {
-            value: latest(states).value,
-        }
+        let all = io.cluster_size();
+        newest_of(io, key, all).await
     }
 
     #[test]
@@ -313,17 +311,10 @@ mod tests {
         }
     }
 
+    /// Wrong: the first answer, from any server.
     async fn first_reply(io: AsyncContext<AsyncServer>, key: String) -> CounterReply {
-        let mut round = io.request(io.cluster(), 30, move |correlation| CommitMessage::Read {
-            correlation,
-            key: key.clone(),
-        });
-        match round.next_reply().await {
-            Some((_, CommitMessage::ReadResponse { committed, .. })) => CounterReply::Value {
-                value: committed.value,
-            },
-            _ => CounterReply::failed("no answer"),
-        }
+        let everyone = io.cluster();
+        first_of(io, everyone, key).await
     }
 
     #[test]
