@@ -15,6 +15,7 @@ use patterns::node::{Node, NodeInit};
 use patterns::protocols::counter::{CounterMix, CounterOp};
 use patterns::protocols::generation_voting::{self, GenerationVoting, NextGeneration};
 use patterns::protocols::kv::{KvMix, KvOp};
+use patterns::protocols::multi_paxos;
 use patterns::protocols::naive_replication::{Answer, NaiveReplication};
 use patterns::protocols::paxos::{self, Command, Paxos};
 use patterns::protocols::quorum_kv::{AsyncQuorumKv, Config, QuorumKv, ReadRepair, Versioning};
@@ -189,6 +190,40 @@ pub const PROTOCOLS: &[Protocol] = &[
         run: paxos,
     },
     Protocol {
+        name: "paxos-log",
+        about: "one Paxos instance per log index under a key-value store (day 2, lesson 4)",
+        model: "kv --nil-is-value",
+        variants: &[
+            (
+                "correct",
+                "start at the first index not known chosen, identity by request id",
+            ),
+            (
+                "walk-from-start",
+                "every request runs both phases from index 1",
+            ),
+            (
+                "structural-identity",
+                "equal commands taken for one another",
+            ),
+        ],
+        run: paxos_log,
+    },
+    Protocol {
+        name: "multi-paxos",
+        about: "Multi-Paxos: whoever a client asks campaigns, then leads (day 2, lesson 5)",
+        model: "kv --nil-is-value",
+        variants: MULTI_PAXOS_VARIANTS,
+        run: multi_paxos,
+    },
+    Protocol {
+        name: "multi-paxos-heartbeats",
+        about: "Multi-Paxos with heartbeats and random election timeouts (day 2, lesson 6)",
+        model: "kv --nil-is-value",
+        variants: MULTI_PAXOS_VARIANTS,
+        run: multi_paxos_heartbeats,
+    },
+    Protocol {
         name: "raft",
         about: "Raft's replicated log under a key-value store (day 2, lesson 7)",
         model: "kv --nil-is-value",
@@ -196,6 +231,73 @@ pub const PROTOCOLS: &[Protocol] = &[
         run: raft,
     },
 ];
+
+/// `run` with clients that follow redirects and retry an unanswered request `attempts` times
+/// (same id, so a server applies it once).
+fn retrying<'a>(run: &Run<'a>, attempts: u32) -> Run<'a> {
+    let mut settings = run.settings.clone();
+    settings.client_policy = ClientPolicy {
+        attempt_timeout_ticks: 100,
+        attempts,
+        follow_redirects: true,
+    };
+    Run { settings, ..*run }
+}
+
+const MULTI_PAXOS_VARIANTS: &[(&str, &str)] = &[
+    (
+        "correct",
+        "recover accepted values, fill holes, propose past the log",
+    ),
+    ("no-index-advance", "a new leader proposes from index 1"),
+    (
+        "unconditional-commit",
+        "a follower commits whatever it accepted",
+    ),
+    ("no-gap-fill", "a new leader leaves holes"),
+    ("no-recovery", "a new leader ignores accepted values"),
+    (
+        "stale-leader-reads",
+        "a leader answers reads from its own store",
+    ),
+    (
+        "name-sorted-timeouts",
+        "the reference's stagger of election timeouts",
+    ),
+];
+
+/// The Paxos log's clients retry an unanswered request (same id, so it is applied once).
+fn paxos_log(run: &Run) -> Result<(History, RunReport), String> {
+    let config = patterns::protocols::paxos_log::Explorer::default().config(run.variant);
+    let run = retrying(run, 3);
+    run_workload(
+        &run,
+        move |_| patterns::protocols::paxos_log::PaxosLog::new(config.clone()),
+        kv_workload(&run),
+    )
+}
+
+/// Multi-Paxos in one of its elections; clients follow redirects and retry while one runs.
+fn multi_paxos_with(run: &Run, form: multi_paxos::Config) -> Result<(History, RunReport), String> {
+    let config = form
+        .variant(run.variant)
+        .ok_or_else(|| format!("multi-paxos has no variant {:?}", run.variant))?;
+    let run = retrying(run, 5);
+    run_workload(
+        &run,
+        move |_| multi_paxos::MultiPaxos::new(config.clone()),
+        kv_workload(&run),
+    )
+}
+
+fn multi_paxos(run: &Run) -> Result<(History, RunReport), String> {
+    let form = multi_paxos::Config::default().election(multi_paxos::Election::OnRequest);
+    multi_paxos_with(run, form)
+}
+
+fn multi_paxos_heartbeats(run: &Run) -> Result<(History, RunReport), String> {
+    multi_paxos_with(run, multi_paxos::Config::heartbeats())
+}
 
 const RAFT_VARIANTS: &[(&str, &str)] = &[
     (
@@ -227,13 +329,7 @@ const RAFT_VARIANTS: &[(&str, &str)] = &[
 fn raft(run: &Run) -> Result<(History, RunReport), String> {
     let config = raft::Config::variant(run.variant)
         .ok_or_else(|| format!("raft has no variant {:?}", run.variant))?;
-    let mut settings = run.settings.clone();
-    settings.client_policy = ClientPolicy {
-        attempt_timeout_ticks: 100,
-        attempts: 5,
-        follow_redirects: true,
-    };
-    let run = Run { settings, ..*run };
+    let run = retrying(run, 5);
     run_workload(
         &run,
         move |_| raft::Raft::new(config.clone()),

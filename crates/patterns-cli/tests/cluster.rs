@@ -108,6 +108,36 @@ fn cluster_raft_with_kills_writes_a_history_that_check_finds_linearizable() {
 }
 
 #[test]
+fn cluster_paxos_log_and_multi_paxos_with_kills_write_histories_check_finds_linearizable() {
+    // The Paxos family on the network runtime, a node killed and restarted from its files every
+    // 200 ms; reads of nil are values (the key was never written), as the simulator judges.
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("out.edn");
+    let history = history.to_str().unwrap();
+    for protocol in ["paxos-log", "multi-paxos", "multi-paxos-heartbeats"] {
+        let (status, stdout, stderr) = patterns(&[
+            "cluster",
+            "--protocol",
+            protocol,
+            "--clients",
+            "4",
+            "--ops",
+            "200",
+            "--kill-every",
+            "200ms",
+            "--history",
+            history,
+        ]);
+        assert_eq!(status, Some(0), "{protocol}: {stdout}{stderr}");
+        assert!(stdout.contains("--model kv --nil-is-value"), "{stdout}");
+        let (status, stdout, stderr) =
+            patterns(&["check", "--model", "kv", "--nil-is-value", history]);
+        assert_eq!(status, Some(0), "{protocol}: {stdout}{stderr}");
+        assert!(stdout.starts_with("Valid"), "{protocol}: {stdout}");
+    }
+}
+
+#[test]
 fn cluster_bad_arguments_exit_2_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("out.edn");

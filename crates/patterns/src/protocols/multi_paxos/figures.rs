@@ -1,5 +1,5 @@
-//! Who led when ([`LeaderChart`]), read back from the trace: the role changes each node announces
-//! (`leader in round 3`) and the crashes and restarts the nemesis or a story injected.
+//! Who led when ([`LeaderChart`]), read back from the trace: the role each node announces when it
+//! starts and whenever it changes (`leader in round 3`), and the crashes a story injected.
 
 use super::Role;
 use crate::node::Tick;
@@ -37,10 +37,6 @@ pub fn leader_chart(title: &str, trace: &Trace, names: &[String], end: Tick) -> 
                 tick,
                 fault: Fault::Crash { node },
             } => chart = chart.down(node, *tick),
-            TraceEvent::Fault {
-                tick,
-                fault: Fault::Restart { node, .. },
-            } => chart = chart.change(node, *tick, viz::Role::Follower, 0),
             _ => {}
         }
     }

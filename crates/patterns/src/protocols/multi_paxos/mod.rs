@@ -1014,6 +1014,8 @@ impl Node for MultiPaxos {
                 return;
             }
         }
+        let round = self.promised.map_or(0, |b| b.round);
+        ctx.annotate(format!("{} in round {round}", Role::Follower.word()));
         self.reset_election_timer(ctx);
     }
 
