@@ -44,6 +44,23 @@ pub struct Variant {
     pub failing_seed: Option<u64>,
 }
 
+impl Variant {
+    /// A variant as a protocol's explorer lists it: `broken` ones name a seed known to fail.
+    pub const fn new(
+        name: &'static str,
+        summary: &'static str,
+        broken: bool,
+        failing_seed: Option<u64>,
+    ) -> Variant {
+        Variant {
+            name,
+            summary,
+            broken,
+            failing_seed,
+        }
+    }
+}
+
 /// Draws client operations.
 pub type Operations<N> = Box<dyn FnMut(&mut ChaCha8Rng) -> <N as Node>::Operation>;
 

@@ -965,12 +965,7 @@ impl Explorable for Explorer {
     }
 
     fn variants(&self) -> Vec<Variant> {
-        let variant = |name, summary, broken, failing_seed| Variant {
-            name,
-            summary,
-            broken,
-            failing_seed,
-        };
+        let variant = Variant::new;
         vec![
             variant(
                 "correct",

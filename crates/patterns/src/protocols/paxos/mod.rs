@@ -42,7 +42,7 @@ pub mod acceptor;
 pub mod ballot;
 mod cost;
 pub mod exercise;
-mod exploration;
+mod explore;
 pub mod replay;
 pub mod stories;
 
@@ -53,8 +53,8 @@ pub use acceptor::{
 };
 pub use ballot::{Ballot, BallotRule, GenerationClock, backoff_ticks};
 pub use cost::{Duel, duel, duel_with};
-pub use exploration::Explorer;
-pub(crate) use exploration::PromiseWatch;
+pub use explore::Explorer;
+pub(crate) use explore::PromiseWatch;
 
 use crate::history::{EventType, Value};
 use crate::message_kinds;

@@ -51,12 +51,7 @@ impl Explorable for Explorer {
     }
 
     fn variants(&self) -> Vec<Variant> {
-        let variant = |name, summary, broken, failing_seed| Variant {
-            name,
-            summary,
-            broken,
-            failing_seed,
-        };
+        let variant = Variant::new;
         debug_assert!(VARIANTS.iter().all(|v| Config::variant(v).is_some()));
         vec![
             variant(
