@@ -45,10 +45,10 @@
 
 pub mod cost;
 pub mod exercise;
-mod exploration;
+mod explore;
 pub mod figures;
 
-pub use exploration::Explorer;
+pub use explore::Explorer;
 
 use crate::message_kinds;
 use crate::node::{
