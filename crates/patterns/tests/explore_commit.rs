@@ -7,12 +7,7 @@ use patterns::protocols::naive_replication;
 use patterns::protocols::two_phase_commit::{AsyncExplorer, ThreePhaseExplorer, TwoPhaseExplorer};
 
 fn settings(first_seed: u64, seeds: u64) -> Settings {
-    Settings {
-        first_seed,
-        seeds,
-        shrink: false,
-        stop_at_first: true,
-    }
+    Settings::first_failure(first_seed, seeds)
 }
 
 fn passes<E: Explorable>(protocol: &E, variant: &str, seeds: u64) {

@@ -243,12 +243,7 @@ fn search(
     first_seed: u64,
     seeds: u64,
 ) -> explore::Search<GenerationVoting> {
-    let settings = Settings {
-        first_seed,
-        seeds,
-        shrink: false,
-        stop_at_first: true,
-    };
+    let settings = Settings::first_failure(first_seed, seeds);
     explore::search(explorer, variant, &settings).unwrap()
 }
 

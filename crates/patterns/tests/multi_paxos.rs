@@ -860,12 +860,7 @@ fn search<E: Explorable<Node = MultiPaxos>>(
     first_seed: u64,
     seeds: u64,
 ) -> explore::Search<MultiPaxos> {
-    let settings = Settings {
-        first_seed,
-        seeds,
-        shrink: false,
-        stop_at_first: true,
-    };
+    let settings = Settings::first_failure(first_seed, seeds);
     explore::search(explorer, variant, &settings).unwrap()
 }
 

@@ -820,12 +820,7 @@ fn raft_explorer_correct_forms_pass_and_broken_variants_fail_from_their_seeds() 
     // further in release builds).
     use patterns::explore::{self, Explorable, Settings};
     use patterns::protocols::raft::Explorer;
-    let settings = |first_seed, seeds| Settings {
-        first_seed,
-        seeds,
-        shrink: false,
-        stop_at_first: true,
-    };
+    let settings = |first_seed, seeds| Settings::first_failure(first_seed, seeds);
     for variant in Explorer.variants() {
         match variant.failing_seed {
             None => {

@@ -121,6 +121,19 @@ pub struct Settings {
     pub stop_at_first: bool,
 }
 
+impl Settings {
+    /// `seeds` seeds from `first_seed`, stopping at the first that fails, without shrinking: how a
+    /// test or an exercise asks "does this form fail here?".
+    pub const fn first_failure(first_seed: u64, seeds: u64) -> Settings {
+        Settings {
+            first_seed,
+            seeds,
+            shrink: false,
+            stop_at_first: true,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

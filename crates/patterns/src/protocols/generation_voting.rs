@@ -623,12 +623,7 @@ pub fn check_promise_rule(rule: PromiseRule) -> Result<String, String> {
             ));
         }
     }
-    let settings = crate::explore::Settings {
-        first_seed: NON_STRICT_SEED,
-        seeds: 1,
-        shrink: false,
-        stop_at_first: true,
-    };
+    let settings = crate::explore::Settings::first_failure(NON_STRICT_SEED, 1);
     let explorer = Explorer::with_promise_rule(rule);
     let found =
         crate::exercise::attempt(|| crate::explore::search(&explorer, "correct", &settings))

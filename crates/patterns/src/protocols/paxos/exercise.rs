@@ -75,12 +75,7 @@ pub fn check_value_rule(rule: ValueRule<Proposal>) -> Result<String, String> {
         }
     }
     let seed = ignore_accepted_seed();
-    let settings = Settings {
-        first_seed: seed,
-        seeds: 1,
-        shrink: false,
-        stop_at_first: true,
-    };
+    let settings = Settings::first_failure(seed, 1);
     let found = attempt(|| explore::search(&Explorer::with_value_rule(rule), "correct", &settings))
         .map_err(|why| format!("not yet: your rule panics in the explorer's run ({why})"))?
         .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;

@@ -79,12 +79,7 @@ pub fn check_identity_rule(rule: IdentityRule) -> Result<String, String> {
         }
     }
     let seed = structural_identity_seed();
-    let settings = Settings {
-        first_seed: seed,
-        seeds: 1,
-        shrink: false,
-        stop_at_first: true,
-    };
+    let settings = Settings::first_failure(seed, 1);
     let explorer = Explorer::with_identity(Identity::Rule(rule));
     let found = attempt(|| explore::search(&explorer, "correct", &settings))
         .map_err(|why| format!("not yet: your rule panics in the explorer's run ({why})"))?

@@ -64,12 +64,7 @@ pub fn check_recovery_rule(rule: RecoveryRule) -> Result<String, String> {
         }
     }
     for &seed in RECOVERY_SEEDS {
-        let settings = Settings {
-            first_seed: seed,
-            seeds: 1,
-            shrink: false,
-            stop_at_first: true,
-        };
+        let settings = Settings::first_failure(seed, 1);
         let found = attempt(|| explore::search(&RecoveryRuleExplorer(rule), "correct", &settings))
             .map_err(|why| format!("not yet: your rule panics in the explorer's run ({why})"))?
             .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
@@ -151,12 +146,7 @@ pub fn check_get(get: GetCoordinator) -> Result<String, String> {
         }
     }
     for &seed in GET_SEEDS {
-        let settings = Settings {
-            first_seed: seed,
-            seeds: 1,
-            shrink: false,
-            stop_at_first: true,
-        };
+        let settings = Settings::first_failure(seed, 1);
         let found = explore::search(&GetExplorer(get), "correct", &settings)
             .map_err(|e| format!("not yet: the explorer could not run: {e}"))?;
         if let Some((_, property)) = found.failures.first() {
@@ -300,12 +290,7 @@ mod tests {
             ),
         ];
         for (rule, seed) in wrong {
-            let settings = Settings {
-                first_seed: seed,
-                seeds: 1,
-                shrink: false,
-                stop_at_first: true,
-            };
+            let settings = Settings::first_failure(seed, 1);
             let found = explore::search(&RecoveryRuleExplorer(rule), "correct", &settings).unwrap();
             assert!(found.counterexample.is_some(), "seed {seed}");
         }
@@ -323,12 +308,7 @@ mod tests {
             (|io, key| Box::pin(own_copy(io, key))) as GetCoordinator,
             |io, key| Box::pin(first_reply(io, key)),
         ] {
-            let settings = Settings {
-                first_seed: GET_SEEDS[0],
-                seeds: 1,
-                shrink: false,
-                stop_at_first: true,
-            };
+            let settings = Settings::first_failure(GET_SEEDS[0], 1);
             let found = explore::search(&GetExplorer(get), "correct", &settings).unwrap();
             assert!(found.counterexample.is_some());
         }
